@@ -1,0 +1,54 @@
+#pragma once
+
+/// @file
+/// The RunTools facade: one object that owns the connection to every platform
+/// service and exposes the resource clients.
+
+#include <memory>
+#include <string>
+
+#include "runtools/options.hpp"
+#include "runtools/sandbox.hpp"
+
+namespace runtools {
+
+namespace internal {
+struct Services;
+}
+
+/// Entry point of the SDK.
+///
+/// @code
+/// runtools::RunTools rt;  // reads RUNTOOLS_API_KEY
+/// auto sandbox = rt.sandbox.create();
+/// sandbox.waitForReady();
+/// std::cout << sandbox.exec("uname -a").stdoutText;
+/// sandbox.destroy();
+/// @endcode
+///
+/// Construction resolves the options (see ClientOptions) and throws
+/// ConfigurationError when no credential is configured or a base URL is
+/// malformed. Copies are cheap and share connections.
+///
+/// @par Thread safety
+/// A RunTools object and its resource clients are safe to use from several
+/// threads at once.
+class RunTools {
+ public:
+  explicit RunTools(ClientOptions options = {});
+
+  /// Resolved base URLs (without `/v1`).
+  const std::string& apiUrl() const noexcept;
+  const std::string& toolsUrl() const noexcept;
+  const std::string& authUrl() const noexcept;
+  const std::string& storageUrl() const noexcept;
+
+ private:
+  std::shared_ptr<const internal::Services> services_;
+
+ public:
+  /// Sandboxes (`rt.sandbox` in the TypeScript SDK).
+  SandboxClient sandbox;
+};
+
+}  // namespace runtools

@@ -1,0 +1,92 @@
+#pragma once
+
+/// @file
+/// The HTTP transport seam: request and response values, the Transport
+/// interface that the SDK sends every request through, and the default
+/// libcurl-based implementation. Inject your own Transport (or the
+/// runtools::testing::FakeTransport) through ClientOptions::transport.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace runtools {
+
+/// An ordered list of HTTP header fields with case-insensitive lookup.
+class HttpHeaders {
+ public:
+  using Field = std::pair<std::string, std::string>;
+  using const_iterator = std::vector<Field>::const_iterator;
+
+  HttpHeaders() = default;
+  HttpHeaders(std::initializer_list<Field> fields) : fields_(fields) {}
+
+  /// Appends a field (keeps existing fields of the same name).
+  void add(std::string name, std::string value);
+  /// Replaces every field named `name` with one field.
+  void set(std::string name, std::string value);
+  /// Removes every field named `name`.
+  void remove(std::string_view name);
+  /// Value of the first field named `name` (case-insensitive).
+  std::optional<std::string> get(std::string_view name) const;
+  bool has(std::string_view name) const { return get(name).has_value(); }
+
+  const_iterator begin() const noexcept { return fields_.begin(); }
+  const_iterator end() const noexcept { return fields_.end(); }
+  std::size_t size() const noexcept { return fields_.size(); }
+  bool empty() const noexcept { return fields_.empty(); }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+/// One HTTP request as the SDK hands it to a Transport.
+struct HttpRequest {
+  std::string method = "GET";
+  /// Absolute URL, already percent-encoded.
+  std::string url;
+  HttpHeaders headers;
+  std::string body;
+  /// Limit for the whole exchange, connection included.
+  std::chrono::milliseconds timeout{60000};
+  /// Limit for establishing the connection.
+  std::chrono::milliseconds connectTimeout{10000};
+};
+
+/// One HTTP response, whatever its status.
+struct HttpResponse {
+  int status = 0;
+  HttpHeaders headers;
+  std::string body;
+};
+
+/// Sends HTTP requests.
+///
+/// send() returns every response the server completed, whatever its status
+/// code; it throws TransportError when no complete response arrived and
+/// TimeoutError when HttpRequest::timeout elapsed. It never follows redirects.
+///
+/// @par Thread safety
+/// Implementations must allow concurrent send() calls from several threads.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual HttpResponse send(const HttpRequest& request) = 0;
+};
+
+/// Settings of the libcurl transport.
+struct CurlTransportOptions {
+  /// Idle connections (libcurl easy handles) kept for reuse between calls.
+  std::size_t maxIdleConnections = 16;
+};
+
+/// The default transport: libcurl with keep-alive connection reuse, safe for
+/// concurrent use. libcurl's global initialisation happens once, internally.
+std::shared_ptr<Transport> makeCurlTransport(const CurlTransportOptions& options = {});
+
+}  // namespace runtools

@@ -1,0 +1,21 @@
+#pragma once
+
+/// @file
+/// One page of a paginated list.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace runtools {
+
+/// One page of results. Pass `nextCursor` as the `cursor` filter of the next
+/// listPage() call while `hasMore` is true.
+template <class T>
+struct Page {
+  std::vector<T> data;
+  bool hasMore = false;
+  std::optional<std::string> nextCursor;
+};
+
+}  // namespace runtools

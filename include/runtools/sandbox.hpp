@@ -1,0 +1,249 @@
+#pragma once
+
+/// @file
+/// Sandboxes: Linux VMs that run commands (spec §4.1, TypeScript `rt.sandbox`).
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtools/activity.hpp"
+#include "runtools/common.hpp"
+#include "runtools/page.hpp"
+
+namespace runtools {
+
+namespace internal {
+class ServiceClient;
+}
+
+/// Requested machine size. Unset fields take the platform's defaults.
+struct SandboxResources {
+  std::optional<int> vcpus;
+  std::optional<std::string> memory;  ///< e.g. "4GB"
+  std::optional<std::string> disk;    ///< e.g. "10GB"
+};
+
+/// A workspace mounted into a sandbox. `path` is `/workspace` or below.
+struct Mount {
+  std::string workspaceId;
+  std::string path = "/workspace";
+  bool readOnly = false;
+};
+
+/// The state of a sandbox as reported by the platform.
+struct SandboxInfo {
+  std::string id;
+  std::optional<std::string> name;
+  /// pending, creating, running, pausing, paused, resuming, destroying,
+  /// destroyed, stopped, failed, error, orphaned, suspected_missing
+  std::string status;
+  std::vector<std::string> tags;
+  /// The wire field `template` (a C++ keyword).
+  std::string templateName;
+  std::string ownerUserId;
+  std::string ownerDisplayName;
+  std::string ownerEmail;
+  std::optional<std::string> projectId;
+  std::vector<Mount> mounts;
+  bool hasWritableWorkspaceMount = false;
+  bool sshReady = false;
+  bool vncReady = false;
+  std::string ip;
+  std::string publicIp;
+  bool sshAccessConfigured = false;
+  std::string sshAuthMethod;
+  std::optional<std::string> vncUrl;
+  SandboxResources resources;
+  std::optional<Timestamp> createdAt;
+  nlohmann::json metadata;
+  /// The object as received, for fields this struct does not model.
+  nlohmann::json raw;
+};
+
+void from_json(const nlohmann::json& j, SandboxInfo& info);
+
+/// Options of SandboxClient::create. Only set fields are sent.
+struct CreateSandboxOptions {
+  /// `base-ubuntu` or `desktop-ubuntu`.
+  std::string templateName = "base-ubuntu";
+  std::optional<std::string> name;
+  std::vector<std::string> tags;
+  /// Public keys or registered SSH key ids.
+  std::vector<std::string> sshKeys;
+  std::optional<std::string> rootPassword;
+  std::optional<SandboxResources> resources;
+  std::map<std::string, std::string> env;
+  /// Idle time before auto-pause, sent in seconds; zero disables auto-pause.
+  std::optional<std::chrono::seconds> idleTimeout;
+  std::vector<Mount> mounts;
+  std::optional<nlohmann::json> metadata;
+  std::optional<std::string> projectId;
+};
+
+/// Filters of SandboxClient::list / listPage.
+struct ListSandboxesOptions {
+  std::optional<std::string> status;
+  /// Sandboxes carrying every one of these tags.
+  std::vector<std::string> tags;
+  std::optional<std::string> templateName;
+  std::optional<std::string> excludeTemplate;
+  /// Page size, 1..500.
+  std::optional<int> limit;
+  std::optional<std::string> cursor;
+  /// Every sandbox of the organization (admin only).
+  bool all = false;
+};
+
+/// Fields of Sandbox::update. Unset fields are left unchanged.
+struct UpdateSandboxOptions {
+  std::optional<std::string> name;
+  std::optional<std::string> projectId;
+  /// Detach the sandbox from its project (sends `projectId: null`).
+  bool clearProjectId = false;
+};
+
+/// Options of Sandbox::exec.
+struct ExecOptions {
+  /// Working directory inside the sandbox (platform default `/workspace`).
+  std::optional<std::string> cwd;
+  /// Server-side limit for the command (platform default 30 s). The HTTP
+  /// request is allowed this long plus 30 s.
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Merged over the sandbox's environment.
+  std::map<std::string, std::string> env;
+};
+
+/// Outcome of a command. A non-zero exit code is a result, not an exception.
+struct ExecResult {
+  /// Everything the command wrote to standard output.
+  std::string stdoutText;
+  /// Everything the command wrote to standard error.
+  std::string stderrText;
+  int exitCode = 0;
+  /// `durationMs` (or `executionTime`) when the server reported it.
+  std::optional<std::chrono::milliseconds> durationMs;
+  /// The command was killed at its timeout (exit code 124 by convention).
+  bool timedOut = false;
+
+  bool ok() const noexcept { return exitCode == 0 && !timedOut; }
+};
+
+void from_json(const nlohmann::json& j, ExecResult& result);
+
+/// A public URL for a port inside a sandbox.
+struct SandboxUrl {
+  std::string url;
+  int port = 0;
+  std::optional<Timestamp> expiresAt;
+};
+
+/// How to reach a sandbox over SSH.
+struct SshInfo {
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::string command;
+  std::optional<std::string> keyId;
+};
+
+/// Options of Sandbox::waitForReady.
+struct WaitOptions {
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds pollInterval{1000};
+};
+
+/// A handle on one sandbox. Obtained from SandboxClient::create (with the
+/// state of the create response) or SandboxClient::get (no request made).
+/// Copies share the same sandbox and the same cached state.
+///
+/// @par Thread safety
+/// Safe to use from several threads at once.
+class Sandbox {
+ public:
+  Sandbox(std::shared_ptr<internal::ServiceClient> api, std::string id,
+          std::optional<SandboxInfo> state = std::nullopt);
+
+  const std::string& id() const noexcept { return id_; }
+  /// Last known status; "unknown" until the state was fetched.
+  std::string status() const;
+  /// Last known SSH readiness.
+  bool sshReady() const;
+  /// Last known desktop readiness (desktop-ubuntu only).
+  bool vncReady() const;
+  /// Desktop URL when available.
+  std::optional<std::string> vncUrl() const;
+  /// Last fetched full state, if any.
+  std::optional<SandboxInfo> state() const;
+
+  /// Fetches the current state (`GET /v1/sandboxes/{id}`).
+  SandboxInfo refresh() const;
+  /// Alias of refresh().
+  SandboxInfo info() const { return refresh(); }
+  /// Renames the sandbox or moves it between projects.
+  SandboxInfo update(const UpdateSandboxOptions& options) const;
+  /// Runs `command` through a shell in the sandbox.
+  ExecResult exec(const std::string& command, const ExecOptions& options = {}) const;
+  /// Requests a pause; returns the reported status (`pausing` or `paused`).
+  std::string pause() const;
+  /// Requests a resume; returns the reported status (`resuming` or `running`).
+  std::string resume() const;
+  /// Destroys the sandbox permanently.
+  void destroy() const;
+  /// Polls until the sandbox is running and reachable over SSH (and VNC for
+  /// desktop sandboxes). Throws TimeoutError when the time is up and
+  /// SandboxFailedError when the sandbox lands in failed, error, stopped,
+  /// orphaned or destroyed.
+  SandboxInfo waitForReady(const WaitOptions& options = {}) const;
+  SandboxInfo waitForReady(std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds pollInterval = std::chrono::seconds(1)) const;
+  /// Public URL of `port` inside the sandbox.
+  SandboxUrl url(int port) const;
+  /// SSH connection details.
+  SshInfo ssh() const;
+  /// Alias of ssh(), the name used by the TypeScript SDK proposal.
+  SshInfo sshInfo() const { return ssh(); }
+  /// One page of the sandbox's activity feed, newest first.
+  Page<ActivityEvent> activityPage(const ActivityListOptions& options = {}) const;
+  /// The whole activity feed, following cursors.
+  std::vector<ActivityEvent> activity(const ActivityListOptions& options = {}) const;
+
+ private:
+  struct Shared;
+  void remember(const SandboxInfo& info) const;
+
+  std::shared_ptr<internal::ServiceClient> api_;
+  std::string id_;
+  std::shared_ptr<Shared> shared_;
+};
+
+/// Sandbox lifecycle (`rt.sandbox`).
+///
+/// @par Thread safety
+/// Safe to use from several threads at once.
+class SandboxClient {
+ public:
+  explicit SandboxClient(std::shared_ptr<internal::ServiceClient> api);
+
+  /// Requests a new sandbox and returns as soon as the platform accepted it
+  /// (status `creating` or `pending`): call waitForReady() before exec().
+  Sandbox create(const CreateSandboxOptions& options = {}) const;
+  /// Every sandbox matching `filters`, following cursors across pages.
+  std::vector<SandboxInfo> list(const ListSandboxesOptions& filters = {}) const;
+  /// One page of sandboxes.
+  Page<SandboxInfo> listPage(const ListSandboxesOptions& filters = {}) const;
+  /// A handle on sandbox `id` (an id or a name). Makes no request.
+  Sandbox get(std::string id) const;
+  /// Destroys sandbox `id` permanently.
+  void destroy(const std::string& id) const;
+
+ private:
+  std::shared_ptr<internal::ServiceClient> api_;
+};
+
+}  // namespace runtools

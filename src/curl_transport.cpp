@@ -1,0 +1,299 @@
+// The default Transport: libcurl easy handles kept in a pool so that each
+// call reuses a warm connection (keep-alive), DNS results and TLS sessions
+// shared between handles. One handle serves one call at a time, so calls
+// from several threads never share a handle.
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "runtools/errors.hpp"
+#include "runtools/http.hpp"
+
+namespace runtools {
+namespace {
+
+void globalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+      throw TransportError(TransportError::Kind::Network,
+                           std::string("libcurl initialisation failed: ") + curl_easy_strerror(rc));
+    }
+  });
+}
+
+// The URL without query string or fragment, for messages (a query may carry
+// a token).
+std::string describeUrl(const std::string& url) {
+  const auto cut = url.find_first_of("?#");
+  return cut == std::string::npos ? url : url.substr(0, cut);
+}
+
+struct Exchange {
+  HttpResponse response;
+};
+
+std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  exchange->response.body.append(data, size * count);
+  return size * count;
+}
+
+std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  const std::size_t length = size * count;
+  std::string_view line(data, length);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+    line.remove_suffix(1);
+  if (line.rfind("HTTP/", 0) == 0) {
+    // A new status line (after a 100 Continue, for instance): start over.
+    exchange->response.headers = HttpHeaders();
+    return length;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return length;
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+    value.remove_suffix(1);
+  exchange->response.headers.add(std::string(line.substr(0, colon)), std::string(value));
+  return length;
+}
+
+bool hasControlCharacters(std::string_view text) {
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7F) return true;
+  }
+  return false;
+}
+
+class SlistGuard {
+ public:
+  ~SlistGuard() { curl_slist_free_all(list_); }
+  void append(const std::string& line) {
+    curl_slist* next = curl_slist_append(list_, line.c_str());
+    if (next == nullptr) throw std::bad_alloc();
+    list_ = next;
+  }
+  curl_slist* get() const { return list_; }
+
+ private:
+  curl_slist* list_ = nullptr;
+};
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(const CurlTransportOptions& options)
+      : maxIdle_(options.maxIdleConnections) {
+    globalInitOnce();
+    share_ = curl_share_init();
+    if (share_ == nullptr) throw std::bad_alloc();
+    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &CurlTransport::lock);
+    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, &CurlTransport::unlock);
+    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+
+  ~CurlTransport() override {
+    for (CURL* handle : idle_)
+      curl_easy_cleanup(handle);
+    curl_share_cleanup(share_);
+  }
+
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  HttpResponse send(const HttpRequest& request) override {
+    for (const auto& [name, value] : request.headers) {
+      if (name.empty() || hasControlCharacters(name) || hasControlCharacters(value)) {
+        throw InvalidArgumentError("HTTP header \"" + (hasControlCharacters(name) ? "" : name) +
+                                   "\" contains CR, LF or other control characters");
+      }
+    }
+    if (hasControlCharacters(request.method) || request.method.empty()) {
+      throw InvalidArgumentError("invalid HTTP method");
+    }
+
+    HandleLease lease(*this);
+    CURL* h = lease.get();
+    Exchange exchange;
+    char errorText[CURL_ERROR_SIZE] = {0};
+
+    SlistGuard headers;
+    bool hasContentType = false;
+    for (const auto& [name, value] : request.headers) {
+      headers.append(value.empty() ? name + ";" : name + ": " + value);
+      if (name.size() == 12 && curl_strnequal(name.c_str(), "Content-Type", 12)) {
+        hasContentType = true;
+      }
+    }
+    headers.append("Expect:");  // no 100-continue round trip for large bodies
+    if (!request.body.empty() && !hasContentType) headers.append("Content-Type:");
+
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_SHARE, share_);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(request.connectTimeout.count()));
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
+
+    if (request.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (request.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+        request.method == "PATCH") {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    }
+
+    const CURLcode rc = curl_easy_perform(h);
+    // Drop pointers into this frame before the handle goes back to the pool.
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+
+    if (rc != CURLE_OK) {
+      lease.discard();
+      throwFor(rc, errorText, request);
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    exchange.response.status = static_cast<int>(status);
+    return std::move(exchange.response);
+  }
+
+ private:
+  // Borrows an easy handle from the pool and gives it back (or drops it).
+  class HandleLease {
+   public:
+    explicit HandleLease(CurlTransport& owner) : owner_(owner), handle_(owner.acquire()) {}
+    ~HandleLease() { owner_.release(handle_, discard_); }
+    HandleLease(const HandleLease&) = delete;
+    HandleLease& operator=(const HandleLease&) = delete;
+    CURL* get() const { return handle_; }
+    void discard() { discard_ = true; }
+
+   private:
+    CurlTransport& owner_;
+    CURL* handle_;
+    bool discard_ = false;
+  };
+
+  CURL* acquire() {
+    {
+      std::lock_guard<std::mutex> lock(poolMutex_);
+      if (!idle_.empty()) {
+        CURL* handle = idle_.back();
+        idle_.pop_back();
+        curl_easy_reset(handle);  // keeps live connections and caches
+        return handle;
+      }
+    }
+    CURL* handle = curl_easy_init();
+    if (handle == nullptr) throw std::bad_alloc();
+    return handle;
+  }
+
+  void release(CURL* handle, bool discard) {
+    if (!discard) {
+      std::lock_guard<std::mutex> lock(poolMutex_);
+      if (idle_.size() < maxIdle_) {
+        idle_.push_back(handle);
+        return;
+      }
+    }
+    curl_easy_cleanup(handle);
+  }
+
+  [[noreturn]] static void throwFor(CURLcode rc, const char* errorText,
+                                    const HttpRequest& request) {
+    std::string detail = errorText[0] != '\0' ? errorText : curl_easy_strerror(rc);
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r'))
+      detail.pop_back();
+    const std::string where = request.method + " " + describeUrl(request.url);
+    using Kind = TransportError::Kind;
+    switch (rc) {
+      case CURLE_OPERATION_TIMEDOUT:
+        throw TimeoutError(where + " timed out after " + std::to_string(request.timeout.count()) +
+                           " ms: " + detail);
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+        throw TransportError(Kind::HostNotFound, where + ": host not found: " + detail);
+      case CURLE_COULDNT_CONNECT:
+        throw TransportError(Kind::ConnectionFailed, where + ": connection failed: " + detail);
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_CIPHER:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_ENGINE_NOTFOUND:
+      case CURLE_SSL_ENGINE_SETFAILED:
+      case CURLE_SSL_ISSUER_ERROR:
+      case CURLE_SSL_CRL_BADFILE:
+      case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      case CURLE_SSL_INVALIDCERTSTATUS:
+        throw TransportError(Kind::Tls, where + ": TLS failure: " + detail);
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_URL_MALFORMAT:
+        throw InvalidArgumentError(where + ": " + detail);
+      default:
+        throw TransportError(Kind::Network, where + ": " + detail);
+    }
+  }
+
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+    auto* self = static_cast<CurlTransport*>(user);
+    self->shareMutexes_[index(data)].lock();
+  }
+
+  static void unlock(CURL*, curl_lock_data data, void* user) {
+    auto* self = static_cast<CurlTransport*>(user);
+    self->shareMutexes_[index(data)].unlock();
+  }
+
+  static std::size_t index(curl_lock_data data) {
+    const auto i = static_cast<std::size_t>(data);
+    return i < kLockSlots ? i : kLockSlots - 1;
+  }
+
+  static constexpr std::size_t kLockSlots = CURL_LOCK_DATA_LAST + 1;
+  std::size_t maxIdle_;
+  CURLSH* share_ = nullptr;
+  std::mutex poolMutex_;
+  std::vector<CURL*> idle_;
+  std::mutex shareMutexes_[kLockSlots];
+};
+
+}  // namespace
+
+std::shared_ptr<Transport> makeCurlTransport(const CurlTransportOptions& options) {
+  return std::make_shared<CurlTransport>(options);
+}
+
+}  // namespace runtools

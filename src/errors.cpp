@@ -1,0 +1,50 @@
+#include "runtools/errors.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace runtools {
+namespace {
+
+std::string describe(int status, const std::string& code, const std::string& message,
+                     const std::string& requestId) {
+  std::string text = code.empty() ? std::string("error") : code;
+  text += ": ";
+  text += message.empty() ? std::string("(no message)") : message;
+  text += " (HTTP " + std::to_string(status);
+  if (!requestId.empty()) text += ", request " + requestId;
+  text += ")";
+  return text;
+}
+
+}  // namespace
+
+ApiError::ApiError(int status, std::string code, std::string message, std::string requestId,
+                   std::string body)
+    : Error(describe(status, code, message, requestId)),
+      status_(status),
+      code_(std::move(code)),
+      message_(std::move(message)),
+      requestId_(std::move(requestId)),
+      body_(std::move(body)) {}
+
+bool ApiError::hasCode(std::string_view code) const noexcept {
+  return code_.size() == code.size() &&
+         std::equal(code_.begin(), code_.end(), code.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+RateLimitError::RateLimitError(int status, std::string code, std::string message,
+                               std::string requestId, std::string body,
+                               std::optional<std::chrono::milliseconds> retryAfter)
+    : ApiError(status, std::move(code), std::move(message), std::move(requestId), std::move(body)),
+      retryAfter_(retryAfter) {}
+
+SandboxFailedError::SandboxFailedError(std::string sandboxId, std::string status)
+    : Error("sandbox_failed: sandbox " + sandboxId + " is " + status + " and cannot become ready"),
+      sandboxId_(std::move(sandboxId)),
+      status_(std::move(status)) {}
+
+}  // namespace runtools

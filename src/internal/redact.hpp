@@ -1,0 +1,22 @@
+#pragma once
+
+// Removing credentials from any text that may reach an exception or a log.
+
+#include <string>
+#include <vector>
+
+namespace runtools::internal {
+
+/// Replaces every occurrence of the known secrets with "[REDACTED]".
+class Redactor {
+ public:
+  Redactor() = default;
+  explicit Redactor(std::vector<std::string> secrets);
+
+  std::string operator()(std::string text) const;
+
+ private:
+  std::vector<std::string> secrets_;
+};
+
+}  // namespace runtools::internal

@@ -1,0 +1,167 @@
+#include "internal/retry.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runtools/common.hpp"
+
+namespace runtools::internal {
+namespace {
+
+using std::chrono::milliseconds;
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return s;
+}
+
+// A non-negative decimal number (fractions allowed), nullopt otherwise.
+std::optional<double> parseNumber(std::string_view text) {
+  text = trim(text);
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  bool dot = false;
+  for (const char c : text) {
+    if (c == '.' && !dot) {
+      dot = true;
+    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
+      return std::nullopt;
+    }
+  }
+  return std::stod(std::string(text));
+}
+
+int monthIndex(std::string_view name) {
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (std::size_t i = 0; i < kMonths.size(); ++i) {
+    if (equalsIgnoreCase(name, kMonths[i])) return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+std::vector<std::string_view> splitWords(std::string_view text) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == ','))
+      ++i;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != ',')
+      ++i;
+    if (i > start) words.push_back(text.substr(start, i - start));
+  }
+  return words;
+}
+
+bool allDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
+std::optional<std::chrono::system_clock::time_point> build(int year, int month, int day,
+                                                           std::string_view hms) {
+  if (hms.size() != 8 || hms[2] != ':' || hms[5] != ':') return std::nullopt;
+  char iso[32];
+  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%.*sZ", year, month, day,
+                static_cast<int>(hms.size()), hms.data());
+  return parseTimestamp(iso);
+}
+
+}  // namespace
+
+bool isRetryableStatus(int status) noexcept {
+  return status == 408 || status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+bool isIdempotentMethod(std::string_view method) noexcept {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
+
+std::optional<std::chrono::system_clock::time_point> parseHttpDate(std::string_view text) {
+  const auto words = splitWords(trim(text));
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+  if (words.size() == 6 && allDigits(words[1]) && allDigits(words[3]) && words[5] == "GMT") {
+    const int month = monthIndex(words[2]);
+    if (month == 0) return std::nullopt;
+    return build(std::stoi(std::string(words[3])), month, std::stoi(std::string(words[1])),
+                 words[4]);
+  }
+  // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
+  if (words.size() == 4 && words[1].size() == 9 && words[3] == "GMT") {
+    const auto d = words[1];
+    if (d[2] != '-' || d[6] != '-' || !allDigits(d.substr(0, 2)) || !allDigits(d.substr(7, 2))) {
+      return std::nullopt;
+    }
+    const int month = monthIndex(d.substr(3, 3));
+    if (month == 0) return std::nullopt;
+    int year = std::stoi(std::string(d.substr(7, 2)));
+    year += year < 70 ? 2000 : 1900;
+    return build(year, month, std::stoi(std::string(d.substr(0, 2))), words[2]);
+  }
+  // asctime: "Sun Nov  6 08:49:37 1994"
+  if (words.size() == 5 && allDigits(words[2]) && allDigits(words[4])) {
+    const int month = monthIndex(words[1]);
+    if (month == 0) return std::nullopt;
+    return build(std::stoi(std::string(words[4])), month, std::stoi(std::string(words[2])),
+                 words[3]);
+  }
+  return std::nullopt;
+}
+
+std::optional<milliseconds> serverRetryAfter(int status, const HttpHeaders& headers,
+                                             std::chrono::system_clock::time_point now) {
+  if (auto ms = headers.get("retry-after-ms")) {
+    if (auto value = parseNumber(*ms)) {
+      return milliseconds(static_cast<std::int64_t>(std::ceil(std::min(*value, 1e12))));
+    }
+  }
+  if (auto after = headers.get("Retry-After")) {
+    if (auto seconds = parseNumber(*after)) {
+      return milliseconds(static_cast<std::int64_t>(std::ceil(std::min(*seconds, 1e9) * 1000)));
+    }
+    if (auto date = parseHttpDate(*after)) {
+      const auto wait = std::chrono::duration_cast<milliseconds>(*date - now);
+      return std::max(wait, milliseconds(0));
+    }
+  }
+  if (status == 429) {
+    if (auto reset = headers.get("X-RateLimit-Reset")) {
+      if (auto epoch = parseNumber(*reset)) {
+        const auto at = std::chrono::system_clock::time_point(
+            std::chrono::seconds(static_cast<std::int64_t>(std::min(*epoch, 1e11))));
+        const auto wait = std::chrono::duration_cast<milliseconds>(at - now);
+        return std::max(wait, milliseconds(0));
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+milliseconds backoffDelay(int attempt, const RetryPolicy& policy, double unit) {
+  const double base = static_cast<double>(policy.initialDelay.count()) *
+                      std::pow(2.0, static_cast<double>(std::clamp(attempt, 0, 30)));
+  const double capped = std::min(base, static_cast<double>(policy.maxDelay.count()));
+  const double factor = 1.0 + policy.jitter * (2.0 * std::clamp(unit, 0.0, 1.0) - 1.0);
+  return milliseconds(static_cast<std::int64_t>(std::max(0.0, capped * factor)));
+}
+
+}  // namespace runtools::internal

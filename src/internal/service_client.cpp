@@ -1,0 +1,179 @@
+#include "internal/service_client.hpp"
+
+#include <random>
+
+#include "internal/retry.hpp"
+#include "runtools/errors.hpp"
+#include "runtools/version.hpp"
+
+namespace runtools::internal {
+namespace {
+
+double defaultRandom() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+
+const char* platformName() {
+#if defined(_WIN32)
+  return "windows";
+#elif defined(__APPLE__)
+  return "macos";
+#elif defined(__ANDROID__)
+  return "android";
+#elif defined(__linux__)
+  return "linux";
+#elif defined(__FreeBSD__)
+  return "freebsd";
+#else
+  return "unknown";
+#endif
+}
+
+std::string attemptsNote(int attempts) {
+  return attempts > 1 ? " (gave up after " + std::to_string(attempts) + " attempts)" : "";
+}
+
+}  // namespace
+
+std::string defaultUserAgent(const std::string& suffix) {
+  std::string agent = std::string("runtools-cpp/") + RUNTOOLS_VERSION_STRING + " (" +
+                      platformName() + "; C++" + std::to_string(__cplusplus / 100 % 100) + ")";
+  if (!suffix.empty()) agent += " " + suffix;
+  return agent;
+}
+
+ServiceClient::ServiceClient(ServiceSettings settings, std::shared_ptr<Transport> transport)
+    : settings_(std::move(settings)),
+      transport_(std::move(transport)),
+      redact_(std::vector<std::string>{settings_.credential}) {
+  if (!settings_.clock) settings_.clock = systemClock();
+  if (!settings_.random) settings_.random = defaultRandom;
+  if (settings_.userAgent.empty()) settings_.userAgent = defaultUserAgent({});
+}
+
+HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
+  HttpRequest http;
+  http.method = request.method;
+  http.url = settings_.baseUrl + "/v1" + request.path;
+  if (!request.query.empty()) http.url += "?" + encodeQuery(request.query);
+  http.timeout = request.timeout.value_or(settings_.timeout);
+  http.connectTimeout = settings_.connectTimeout;
+  http.headers.add("Accept", "application/json");
+  http.headers.add("User-Agent", settings_.userAgent);
+  if (settings_.credentialKind == CredentialKind::AccessToken) {
+    http.headers.add("Authorization", "Bearer " + settings_.credential);
+  } else {
+    if (settings_.authHeaderStyle != AuthHeaderStyle::Bearer) {
+      http.headers.add("X-API-Key", settings_.credential);
+    }
+    if (settings_.authHeaderStyle != AuthHeaderStyle::XApiKey) {
+      http.headers.add("Authorization", "Bearer " + settings_.credential);
+    }
+  }
+  if (request.body) {
+    try {
+      http.body = request.body->dump();
+    } catch (const nlohmann::json::type_error&) {
+      throw InvalidArgumentError("request body contains a string that is not valid UTF-8");
+    }
+    http.headers.add("Content-Type", "application/json");
+  }
+  return http;
+}
+
+std::chrono::milliseconds ServiceClient::retryDelay(
+    int retryIndex, std::optional<std::chrono::milliseconds> serverHint) const {
+  if (serverHint) return *serverHint;
+  return backoffDelay(retryIndex, settings_.retryPolicy, settings_.random());
+}
+
+ApiResponse ServiceClient::call(const ApiRequest& request) const {
+  const HttpRequest http = toHttpRequest(request);
+  const bool idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
+  const int maxRetries = settings_.maxRetries;
+
+  for (int attempt = 0;; ++attempt) {
+    const int attemptsSoFar = attempt + 1;
+    HttpResponse response;
+    try {
+      response = transport_->send(http);
+    } catch (const TransportError& error) {
+      if (attempt < maxRetries && (idempotent || error.beforeRequestSent())) {
+        settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
+        continue;
+      }
+      throw TransportError(error.kind(), redact_(error.what()) + attemptsNote(attemptsSoFar));
+    } catch (const TimeoutError& error) {
+      if (attempt < maxRetries && idempotent) {
+        settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
+        continue;
+      }
+      throw TimeoutError(redact_(error.what()) + attemptsNote(attemptsSoFar));
+    }
+
+    if (response.status >= 200 && response.status < 300) {
+      ApiResponse out;
+      out.status = response.status;
+      out.envelope = parseSuccess(response, redact_);
+      out.headers = std::move(response.headers);
+      return out;
+    }
+
+    // A 429 means the request was refused before it was processed, so it is
+    // safe to repeat whatever the method.
+    const bool retryable =
+        isRetryableStatus(response.status) && (idempotent || response.status == 429);
+    if (retryable && attempt < maxRetries) {
+      const auto hint =
+          serverRetryAfter(response.status, response.headers, settings_.clock->wallNow());
+      if (!hint || *hint <= settings_.retryPolicy.maxRetryAfter) {
+        settings_.clock->sleepFor(retryDelay(attempt, hint));
+        continue;
+      }
+    }
+    throwApiError(response, redact_);
+  }
+}
+
+ApiResponse ServiceClient::get(std::string path, Query query) const {
+  ApiRequest request;
+  request.method = "GET";
+  request.path = std::move(path);
+  request.query = std::move(query);
+  return call(request);
+}
+
+ApiResponse ServiceClient::post(std::string path, std::optional<nlohmann::json> body) const {
+  ApiRequest request;
+  request.method = "POST";
+  request.path = std::move(path);
+  request.body = std::move(body);
+  return call(request);
+}
+
+ApiResponse ServiceClient::patch(std::string path, nlohmann::json body) const {
+  ApiRequest request;
+  request.method = "PATCH";
+  request.path = std::move(path);
+  request.body = std::move(body);
+  return call(request);
+}
+
+ApiResponse ServiceClient::put(std::string path, nlohmann::json body) const {
+  ApiRequest request;
+  request.method = "PUT";
+  request.path = std::move(path);
+  request.body = std::move(body);
+  return call(request);
+}
+
+ApiResponse ServiceClient::del(std::string path, Query query) const {
+  ApiRequest request;
+  request.method = "DELETE";
+  request.path = std::move(path);
+  request.query = std::move(query);
+  return call(request);
+}
+
+}  // namespace runtools::internal

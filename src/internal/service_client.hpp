@@ -1,0 +1,101 @@
+#pragma once
+
+// One client per platform service (orchestrator, tools, auth, storage): base
+// URL + /v1, credential header, User-Agent, JSON bodies, retries with
+// backoff, envelope unwrap and error mapping. Resource clients build a path
+// and a JSON body, call this, and map `data` to their models.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "internal/clock.hpp"
+#include "internal/config.hpp"
+#include "internal/envelope.hpp"
+#include "internal/path.hpp"
+#include "internal/redact.hpp"
+#include "runtools/http.hpp"
+#include "runtools/options.hpp"
+
+namespace runtools::internal {
+
+struct ApiRequest {
+  std::string method = "GET";
+  /// Encoded path below `/v1`, built with makePath().
+  std::string path;
+  Query query;
+  std::optional<nlohmann::json> body;
+  /// Overrides the client's request timeout.
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Whether repeating the request is harmless; by default true for
+  /// idempotent methods only.
+  std::optional<bool> idempotent;
+};
+
+struct ApiResponse {
+  int status = 0;
+  HttpHeaders headers;
+  Envelope envelope;
+
+  const nlohmann::json& data() const noexcept { return envelope.data; }
+};
+
+struct ServiceSettings {
+  /// Short service name used in messages ("api", "tools", "auth", "storage").
+  std::string name;
+  /// Base URL without `/v1`.
+  std::string baseUrl;
+  CredentialKind credentialKind = CredentialKind::ApiKey;
+  std::string credential;
+  AuthHeaderStyle authHeaderStyle = AuthHeaderStyle::XApiKey;
+  std::string userAgent;
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds connectTimeout{10000};
+  int maxRetries = 2;
+  RetryPolicy retryPolicy;
+  std::shared_ptr<const Clock> clock;
+  /// Uniform random numbers in [0, 1) for jitter; a thread-safe default when empty.
+  std::function<double()> random;
+};
+
+/// @par Thread safety
+/// Immutable after construction; safe to share between threads.
+class ServiceClient {
+ public:
+  ServiceClient(ServiceSettings settings, std::shared_ptr<Transport> transport);
+
+  /// Sends the request, retrying transient failures, and returns the
+  /// unwrapped 2xx response. Throws the typed errors of runtools/errors.hpp.
+  ApiResponse call(const ApiRequest& request) const;
+
+  ApiResponse get(std::string path, Query query = {}) const;
+  ApiResponse post(std::string path, std::optional<nlohmann::json> body = std::nullopt) const;
+  ApiResponse patch(std::string path, nlohmann::json body) const;
+  ApiResponse put(std::string path, nlohmann::json body) const;
+  ApiResponse del(std::string path, Query query = {}) const;
+
+  const Clock& clock() const noexcept { return *settings_.clock; }
+  std::chrono::milliseconds defaultTimeout() const noexcept { return settings_.timeout; }
+  const std::string& baseUrl() const noexcept { return settings_.baseUrl; }
+  const Redactor& redactor() const noexcept { return redact_; }
+
+  /// The HTTP request an ApiRequest becomes (exposed for tests).
+  HttpRequest toHttpRequest(const ApiRequest& request) const;
+
+ private:
+  std::chrono::milliseconds retryDelay(int retryIndex,
+                                       std::optional<std::chrono::milliseconds> serverHint) const;
+
+  ServiceSettings settings_;
+  std::shared_ptr<Transport> transport_;
+  Redactor redact_;
+};
+
+/// The `User-Agent` of the SDK: `runtools-cpp/<version> (<platform>) <suffix>`.
+std::string defaultUserAgent(const std::string& suffix);
+
+}  // namespace runtools::internal

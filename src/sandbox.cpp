@@ -1,0 +1,412 @@
+#include "runtools/sandbox.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include "internal/json_util.hpp"
+#include "internal/pagination.hpp"
+#include "internal/path.hpp"
+#include "internal/service_client.hpp"
+#include "runtools/errors.hpp"
+
+namespace runtools {
+
+namespace js = internal::json;
+using internal::makePath;
+using nlohmann::json;
+
+// ---------------------------------------------------------------- models
+
+void from_json(const json& j, SandboxInfo& info) {
+  info.id = js::string(j, {"id"});
+  info.name = js::optString(j, {"name"});
+  info.status = js::string(j, {"status"}, "unknown");
+  info.tags = js::stringList(j, {"tags"});
+  info.templateName = js::string(j, {"template"});
+  info.ownerUserId = js::string(j, {"ownerUserId"});
+  info.ownerDisplayName = js::string(j, {"ownerDisplayName"});
+  info.ownerEmail = js::string(j, {"ownerEmail"});
+  info.projectId = js::optString(j, {"projectId"});
+  info.mounts.clear();
+  if (const json* mounts = js::find(j, {"mounts"}); mounts != nullptr && mounts->is_array()) {
+    for (const auto& m : *mounts) {
+      Mount mount;
+      mount.workspaceId = js::string(m, {"workspaceId"});
+      mount.path = js::string(m, {"path"});
+      mount.readOnly = js::boolean(m, {"readOnly"});
+      info.mounts.push_back(std::move(mount));
+    }
+  }
+  info.hasWritableWorkspaceMount = js::boolean(j, {"hasWritableWorkspaceMount"});
+  info.sshReady = js::boolean(j, {"sshReady"});
+  info.vncReady = js::boolean(j, {"vncReady"});
+  info.ip = js::string(j, {"ip"});
+  info.publicIp = js::string(j, {"publicIp"});
+  info.sshAccessConfigured = js::boolean(j, {"sshAccessConfigured"});
+  info.sshAuthMethod = js::string(j, {"sshAuthMethod"});
+  info.vncUrl = js::optString(j, {"vncUrl"});
+  info.resources = SandboxResources{};
+  if (const json* r = js::find(j, {"resources"}); r != nullptr && r->is_object()) {
+    if (auto vcpus = js::optInt(*r, {"vcpus"})) info.resources.vcpus = static_cast<int>(*vcpus);
+    info.resources.memory = js::optString(*r, {"memory"});
+    info.resources.disk = js::optString(*r, {"disk"});
+  }
+  info.createdAt = js::optTimestamp(j, {"createdAt"});
+  const json* metadata = js::find(j, {"metadata"});
+  info.metadata = metadata != nullptr ? *metadata : json();
+  info.raw = j;
+}
+
+void from_json(const json& j, ExecResult& result) {
+  result.stdoutText = js::string(j, {"stdout"});
+  result.stderrText = js::string(j, {"stderr"});
+  result.exitCode = static_cast<int>(js::optInt(j, {"exitCode", "exit_code"}).value_or(0));
+  const auto ms = js::optInt(j, {"durationMs", "executionTime"});
+  result.durationMs =
+      ms ? std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(*ms)) : std::nullopt;
+  result.timedOut = js::boolean(j, {"timedOut"});
+}
+
+namespace {
+
+const std::chrono::milliseconds kDefaultExecTimeout{30000};
+const std::chrono::milliseconds kExecHttpMargin{30000};
+
+bool isValidMountPath(const std::string& path) {
+  static const std::string kRoot = "/workspace";
+  if (path.compare(0, kRoot.size(), kRoot) != 0) return false;
+  if (path.size() == kRoot.size()) return true;
+  if (path[kRoot.size()] != '/') return false;
+  std::size_t start = kRoot.size() + 1;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string segment = path.substr(start, end - start);
+    if (segment == "." || segment == "..") return false;
+    if (segment.empty() && end != path.size()) return false;  // "//"
+    start = end + 1;
+  }
+  return true;
+}
+
+json toJson(const CreateSandboxOptions& options) {
+  if (options.templateName.empty()) {
+    throw InvalidArgumentError("CreateSandboxOptions::templateName must not be empty");
+  }
+  json body = {{"template", options.templateName}};
+  if (options.name) body["name"] = *options.name;
+  if (!options.tags.empty()) body["tags"] = options.tags;
+  if (!options.sshKeys.empty()) body["sshKeys"] = options.sshKeys;
+  if (options.rootPassword) body["rootPassword"] = *options.rootPassword;
+  if (options.resources) {
+    json resources = json::object();
+    if (options.resources->vcpus) {
+      if (*options.resources->vcpus <= 0) {
+        throw InvalidArgumentError("CreateSandboxOptions::resources.vcpus must be positive");
+      }
+      resources["vcpus"] = *options.resources->vcpus;
+    }
+    if (options.resources->memory) resources["memory"] = *options.resources->memory;
+    if (options.resources->disk) resources["disk"] = *options.resources->disk;
+    body["resources"] = std::move(resources);
+  }
+  if (!options.env.empty()) body["env"] = js::stringMap(options.env);
+  if (options.idleTimeout) {
+    if (options.idleTimeout->count() < 0) {
+      throw InvalidArgumentError("CreateSandboxOptions::idleTimeout must not be negative");
+    }
+    body["idleTimeout"] = options.idleTimeout->count();
+  }
+  if (!options.mounts.empty()) {
+    json mounts = json::array();
+    for (const auto& mount : options.mounts) {
+      if (mount.workspaceId.empty()) {
+        throw InvalidArgumentError("a mount needs a workspaceId");
+      }
+      if (!isValidMountPath(mount.path)) {
+        throw InvalidArgumentError("mount path \"" + mount.path +
+                                   "\" must be /workspace or a directory below it");
+      }
+      json m = {{"workspaceId", mount.workspaceId}, {"path", mount.path}};
+      if (mount.readOnly) m["readOnly"] = true;
+      mounts.push_back(std::move(m));
+    }
+    body["mounts"] = std::move(mounts);
+  }
+  if (options.metadata) body["metadata"] = *options.metadata;
+  if (options.projectId) body["projectId"] = *options.projectId;
+  return body;
+}
+
+internal::Query toQuery(const ListSandboxesOptions& filters) {
+  internal::Query query;
+  if (filters.status) query.emplace_back("status", *filters.status);
+  for (const auto& tag : filters.tags)
+    query.emplace_back("tag", tag);
+  if (filters.templateName) query.emplace_back("template", *filters.templateName);
+  if (filters.excludeTemplate) query.emplace_back("exclude_template", *filters.excludeTemplate);
+  if (filters.limit) {
+    if (*filters.limit < 1 || *filters.limit > 500) {
+      throw InvalidArgumentError("ListSandboxesOptions::limit must be between 1 and 500");
+    }
+    query.emplace_back("limit", std::to_string(*filters.limit));
+  }
+  if (filters.cursor) query.emplace_back("cursor", *filters.cursor);
+  if (filters.all) query.emplace_back("all", "true");
+  return query;
+}
+
+internal::Query toQuery(const ActivityListOptions& options) {
+  internal::Query query;
+  if (options.limit) {
+    if (*options.limit < 1 || *options.limit > 500) {
+      throw InvalidArgumentError("ActivityListOptions::limit must be between 1 and 500");
+    }
+    query.emplace_back("limit", std::to_string(*options.limit));
+  }
+  if (options.cursor) query.emplace_back("cursor", *options.cursor);
+  return query;
+}
+
+bool cannotBecomeReady(const std::string& status) {
+  return status == "failed" || status == "error" || status == "destroyed" ||
+         status == "destroying" || status == "stopped" || status == "orphaned";
+}
+
+bool isReady(const SandboxInfo& info) {
+  return info.status == "running" && info.sshReady &&
+         (info.templateName != "desktop-ubuntu" || info.vncReady);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Sandbox
+
+struct Sandbox::Shared {
+  mutable std::mutex mutex;
+  std::optional<SandboxInfo> state;
+};
+
+Sandbox::Sandbox(std::shared_ptr<internal::ServiceClient> api, std::string id,
+                 std::optional<SandboxInfo> state)
+    : api_(std::move(api)), id_(std::move(id)), shared_(std::make_shared<Shared>()) {
+  if (id_.empty()) throw InvalidArgumentError("a sandbox id must not be empty");
+  shared_->state = std::move(state);
+}
+
+void Sandbox::remember(const SandboxInfo& info) const {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  shared_->state = info;
+}
+
+std::string Sandbox::status() const {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return shared_->state ? shared_->state->status : std::string("unknown");
+}
+
+bool Sandbox::sshReady() const {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return shared_->state && shared_->state->sshReady;
+}
+
+bool Sandbox::vncReady() const {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return shared_->state && shared_->state->vncReady;
+}
+
+std::optional<std::string> Sandbox::vncUrl() const {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return shared_->state ? shared_->state->vncUrl : std::nullopt;
+}
+
+std::optional<SandboxInfo> Sandbox::state() const {
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return shared_->state;
+}
+
+SandboxInfo Sandbox::refresh() const {
+  auto info = api_->get(makePath({"sandboxes", id_})).data().get<SandboxInfo>();
+  remember(info);
+  return info;
+}
+
+SandboxInfo Sandbox::update(const UpdateSandboxOptions& options) const {
+  json body = json::object();
+  if (options.name) body["name"] = *options.name;
+  if (options.clearProjectId) {
+    body["projectId"] = nullptr;
+  } else if (options.projectId) {
+    body["projectId"] = *options.projectId;
+  }
+  if (body.empty()) throw InvalidArgumentError("UpdateSandboxOptions sets no field");
+  const auto response = api_->patch(makePath({"sandboxes", id_}), std::move(body));
+  // Servers may answer with the sandbox or with a bare acknowledgement.
+  if (response.data().is_object() && response.data().contains("id")) {
+    auto info = response.data().get<SandboxInfo>();
+    remember(info);
+    return info;
+  }
+  return refresh();
+}
+
+ExecResult Sandbox::exec(const std::string& command, const ExecOptions& options) const {
+  if (command.empty()) throw InvalidArgumentError("exec: the command must not be empty");
+  json body = {{"command", command}};
+  if (options.cwd) body["cwd"] = *options.cwd;
+  if (options.timeout) {
+    if (options.timeout->count() <= 0) {
+      throw InvalidArgumentError("ExecOptions::timeout must be positive");
+    }
+    body["timeout"] = options.timeout->count();
+  }
+  if (!options.env.empty()) body["env"] = js::stringMap(options.env);
+
+  internal::ApiRequest request;
+  request.method = "POST";
+  request.path = makePath({"sandboxes", id_, "exec"});
+  request.body = std::move(body);
+  request.timeout = std::max(api_->defaultTimeout(),
+                             options.timeout.value_or(kDefaultExecTimeout) + kExecHttpMargin);
+  return api_->call(request).data().get<ExecResult>();
+}
+
+std::string Sandbox::pause() const {
+  internal::ApiRequest request;
+  request.method = "POST";
+  request.path = makePath({"sandboxes", id_, "pause"});
+  request.idempotent = true;  // pausing a paused sandbox is a documented no-op
+  const auto status = js::string(api_->call(request).data(), {"status"});
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (shared_->state && !status.empty()) shared_->state->status = status;
+  return status;
+}
+
+std::string Sandbox::resume() const {
+  internal::ApiRequest request;
+  request.method = "POST";
+  request.path = makePath({"sandboxes", id_, "resume"});
+  request.idempotent = true;  // resuming a running sandbox is a documented no-op
+  const auto status = js::string(api_->call(request).data(), {"status"});
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (shared_->state && !status.empty()) shared_->state->status = status;
+  return status;
+}
+
+void Sandbox::destroy() const {
+  api_->del(makePath({"sandboxes", id_}));
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (shared_->state) {
+    shared_->state->status = "destroyed";
+    shared_->state->sshReady = false;
+    shared_->state->vncReady = false;
+  }
+}
+
+SandboxInfo Sandbox::waitForReady(std::chrono::milliseconds timeout,
+                                  std::chrono::milliseconds pollInterval) const {
+  WaitOptions options;
+  options.timeout = timeout;
+  options.pollInterval = pollInterval;
+  return waitForReady(options);
+}
+
+SandboxInfo Sandbox::waitForReady(const WaitOptions& options) const {
+  if (options.timeout.count() < 0) throw InvalidArgumentError("waitForReady: negative timeout");
+  const auto pollInterval = std::max(options.pollInterval, std::chrono::milliseconds(10));
+  const auto& clock = api_->clock();
+  const auto deadline = clock.now() + options.timeout;
+  for (;;) {
+    SandboxInfo info = refresh();
+    if (isReady(info)) return info;
+    if (cannotBecomeReady(info.status)) throw SandboxFailedError(id_, info.status);
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now());
+    if (remaining.count() <= 0) {
+      throw TimeoutError(
+          "sandbox " + id_ + " was not ready after " + std::to_string(options.timeout.count()) +
+          " ms (last status: " + info.status + (info.sshReady ? "" : ", ssh not ready") + ")");
+    }
+    clock.sleepFor(std::min(pollInterval, remaining));
+  }
+}
+
+SandboxUrl Sandbox::url(int port) const {
+  if (port < 1 || port > 65535) {
+    throw InvalidArgumentError("url: port must be between 1 and 65535");
+  }
+  const auto data =
+      api_->get(makePath({"sandboxes", id_, "url"}), {{"port", std::to_string(port)}}).data();
+  SandboxUrl out;
+  out.url = js::string(data, {"url"});
+  out.port = static_cast<int>(js::optInt(data, {"port"}).value_or(port));
+  out.expiresAt = js::optTimestamp(data, {"expiresAt"});
+  return out;
+}
+
+SshInfo Sandbox::ssh() const {
+  const auto data = api_->get(makePath({"sandboxes", id_, "ssh"})).data();
+  SshInfo out;
+  out.host = js::string(data, {"host"});
+  out.port = static_cast<int>(js::optInt(data, {"port"}).value_or(22));
+  out.user = js::string(data, {"user"});
+  out.command = js::string(data, {"command"});
+  out.keyId = js::optString(data, {"keyId"});
+  return out;
+}
+
+Page<ActivityEvent> Sandbox::activityPage(const ActivityListOptions& options) const {
+  const auto response = api_->get(makePath({"sandboxes", id_, "activity"}), toQuery(options));
+  const json& data = response.data();
+  const json* events = js::find(data, {"events"});
+  return internal::makePage<ActivityEvent>(response.envelope, events != nullptr ? *events : data);
+}
+
+std::vector<ActivityEvent> Sandbox::activity(const ActivityListOptions& options) const {
+  return internal::collectAll<ActivityEvent>(
+      [&](const std::optional<std::string>& cursor) {
+        ActivityListOptions page = options;
+        page.cursor = cursor;
+        return activityPage(page);
+      },
+      options.cursor);
+}
+
+// ---------------------------------------------------------------- SandboxClient
+
+SandboxClient::SandboxClient(std::shared_ptr<internal::ServiceClient> api) : api_(std::move(api)) {}
+
+Sandbox SandboxClient::create(const CreateSandboxOptions& options) const {
+  auto info = api_->post(makePath({"sandboxes"}), toJson(options)).data().get<SandboxInfo>();
+  if (info.id.empty()) {
+    throw InvalidResponseError(201, "the create-sandbox response carries no sandbox id");
+  }
+  std::string id = info.id;
+  return Sandbox(api_, std::move(id), std::move(info));
+}
+
+Page<SandboxInfo> SandboxClient::listPage(const ListSandboxesOptions& filters) const {
+  const auto response = api_->get(makePath({"sandboxes"}), toQuery(filters));
+  const json& data = response.data();
+  const json* items = data.is_array() ? &data : js::find(data, {"sandboxes", "items"});
+  return internal::makePage<SandboxInfo>(response.envelope,
+                                         items != nullptr ? *items : json::array());
+}
+
+std::vector<SandboxInfo> SandboxClient::list(const ListSandboxesOptions& filters) const {
+  return internal::collectAll<SandboxInfo>(
+      [&](const std::optional<std::string>& cursor) {
+        ListSandboxesOptions page = filters;
+        page.cursor = cursor;
+        return listPage(page);
+      },
+      filters.cursor);
+}
+
+Sandbox SandboxClient::get(std::string id) const {
+  return Sandbox(api_, std::move(id));
+}
+
+void SandboxClient::destroy(const std::string& id) const {
+  api_->del(makePath({"sandboxes", id}));
+}
+
+}  // namespace runtools

@@ -1,0 +1,9 @@
+#include "runtools/version.hpp"
+
+namespace runtools {
+
+const char* version() noexcept {
+  return RUNTOOLS_VERSION_STRING;
+}
+
+}  // namespace runtools

@@ -1,0 +1,69 @@
+#include <catch2/catch.hpp>
+
+#include "internal/retry.hpp"
+
+using namespace runtools;
+using namespace runtools::internal;
+using std::chrono::milliseconds;
+
+namespace {
+const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+}
+
+TEST_CASE("retryable statuses and idempotent methods") {
+  for (int s : {408, 429, 502, 503, 504})
+    CHECK(isRetryableStatus(s));
+  for (int s : {200, 400, 401, 404, 409, 413, 500, 501})
+    CHECK_FALSE(isRetryableStatus(s));
+  for (const char* m : {"GET", "HEAD", "PUT", "DELETE"})
+    CHECK(isIdempotentMethod(m));
+  for (const char* m : {"POST", "PATCH"})
+    CHECK_FALSE(isIdempotentMethod(m));
+}
+
+TEST_CASE("backoff doubles from the initial delay and is capped") {
+  RetryPolicy policy;
+  policy.jitter = 0.0;
+  CHECK(backoffDelay(0, policy, 0.3) == milliseconds(500));
+  CHECK(backoffDelay(1, policy, 0.3) == milliseconds(1000));
+  CHECK(backoffDelay(3, policy, 0.3) == milliseconds(4000));
+  CHECK(backoffDelay(4, policy, 0.3) == milliseconds(8000));
+  CHECK(backoffDelay(50, policy, 0.3) == milliseconds(8000));
+}
+
+TEST_CASE("jitter varies the delay within its bounds") {
+  RetryPolicy policy;  // jitter 0.2
+  CHECK(backoffDelay(1, policy, 0.0) == milliseconds(800));
+  CHECK(backoffDelay(1, policy, 0.5) == milliseconds(1000));
+  CHECK(backoffDelay(1, policy, 0.999999).count() == Approx(1200).margin(1));
+}
+
+TEST_CASE("Retry-After in seconds, as an HTTP date, retry-after-ms, X-RateLimit-Reset") {
+  CHECK(serverRetryAfter(503, {{"Retry-After", "3"}}, kNow) == milliseconds(3000));
+  CHECK(serverRetryAfter(503, {{"Retry-After", "0.5"}}, kNow) == milliseconds(500));
+  CHECK(serverRetryAfter(429, {{"retry-after-ms", "120"}, {"Retry-After", "9"}}, kNow) ==
+        milliseconds(120));
+  // 1800000000 = Fri, 15 Jan 2027 08:00:00 GMT
+  CHECK(serverRetryAfter(503, {{"Retry-After", "Fri, 15 Jan 2027 08:00:05 GMT"}}, kNow) ==
+        milliseconds(5000));
+  CHECK(serverRetryAfter(503, {{"Retry-After", "Fri, 15 Jan 2027 07:00:00 GMT"}}, kNow) ==
+        milliseconds(0));
+  CHECK(serverRetryAfter(429, {{"X-RateLimit-Reset", "1800000010"}}, kNow) == milliseconds(10000));
+  CHECK_FALSE(serverRetryAfter(503, {{"X-RateLimit-Reset", "1800000010"}}, kNow));
+  CHECK_FALSE(serverRetryAfter(503, {{"Retry-After", "soon"}}, kNow));
+  CHECK_FALSE(serverRetryAfter(503, {}, kNow));
+}
+
+TEST_CASE("the three HTTP date formats parse") {
+  const auto imf = parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT");
+  const auto rfc850 = parseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT");
+  const auto asctime = parseHttpDate("Sun Nov  6 08:49:37 1994");
+  REQUIRE(imf);
+  REQUIRE(rfc850);
+  REQUIRE(asctime);
+  CHECK(*imf == *rfc850);
+  CHECK(*imf == *asctime);
+  CHECK(std::chrono::duration_cast<std::chrono::seconds>(imf->time_since_epoch()).count() ==
+        784111777);
+  CHECK_FALSE(parseHttpDate("Sun, 06 Foo 1994 08:49:37 GMT"));
+}

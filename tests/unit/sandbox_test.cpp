@@ -1,0 +1,311 @@
+#include <catch2/catch.hpp>
+
+#include "fake_services.hpp"
+#include "runtools/errors.hpp"
+#include "runtools/sandbox.hpp"
+
+using nlohmann::json;
+using namespace runtools;
+using std::chrono::milliseconds;
+
+namespace {
+
+json sandboxJson(const std::string& id, const std::string& status, bool sshReady = false,
+                 const std::string& templ = "base-ubuntu") {
+  return {{"id", id}, {"status", status}, {"sshReady", sshReady}, {"template", templ}};
+}
+
+}  // namespace
+
+TEST_CASE("create sends every documented field in its wire unit") {
+  test::FakeServices fake;
+  SandboxClient sandboxes(fake.api());
+  fake.transport->enqueueJson(201, test::envelope(sandboxJson("sandbox-1", "creating")));
+
+  CreateSandboxOptions options;
+  options.name = "builder";
+  options.tags = {"ci", "linux"};
+  options.sshKeys = {"ssh-ed25519 AAAA"};
+  options.rootPassword = "pw";
+  options.resources = SandboxResources{4, std::string("8GB"), std::nullopt};
+  options.env = {{"A", "1"}};
+  options.idleTimeout = std::chrono::minutes(15);
+  options.mounts = {Mount{"ws-1", "/workspace/data", true}};
+  options.metadata = json{{"owner", "team"}};
+  options.projectId = "proj-1";
+  auto sandbox = sandboxes.create(options);
+
+  CHECK(sandbox.id() == "sandbox-1");
+  CHECK(sandbox.status() == "creating");
+  const auto body = json::parse(fake.transport->lastRequest().body);
+  CHECK(body["template"] == "base-ubuntu");
+  CHECK(body["name"] == "builder");
+  CHECK(body["tags"] == json::array({"ci", "linux"}));
+  CHECK(body["sshKeys"] == json::array({"ssh-ed25519 AAAA"}));
+  CHECK(body["rootPassword"] == "pw");
+  CHECK(body["resources"] == json{{"vcpus", 4}, {"memory", "8GB"}});
+  CHECK(body["env"] == json{{"A", "1"}});
+  CHECK(body["idleTimeout"] == 900);
+  CHECK(body["mounts"] ==
+        json::array({{{"workspaceId", "ws-1"}, {"path", "/workspace/data"}, {"readOnly", true}}}));
+  CHECK(body["metadata"] == json{{"owner", "team"}});
+  CHECK(body["projectId"] == "proj-1");
+}
+
+TEST_CASE("create with defaults sends only the template") {
+  test::FakeServices fake;
+  fake.transport->enqueueJson(201, test::envelope(sandboxJson("sandbox-2", "creating")));
+  SandboxClient(fake.api()).create();
+  CHECK(json::parse(fake.transport->lastRequest().body) == json{{"template", "base-ubuntu"}});
+}
+
+TEST_CASE("create validates mounts and numbers before sending") {
+  test::FakeServices fake;
+  SandboxClient sandboxes(fake.api());
+  for (const char* bad : {"/", "/work", "/workspacefoo", "/workspace/../etc", "/workspace/./x",
+                          "relative", "/workspace//x"}) {
+    CreateSandboxOptions options;
+    options.mounts = {Mount{"ws", bad, false}};
+    INFO(bad);
+    CHECK_THROWS_AS(sandboxes.create(options), InvalidArgumentError);
+  }
+  CreateSandboxOptions noWorkspace;
+  noWorkspace.mounts = {Mount{"", "/workspace", false}};
+  CHECK_THROWS_AS(sandboxes.create(noWorkspace), InvalidArgumentError);
+  CreateSandboxOptions negative;
+  negative.idleTimeout = std::chrono::seconds(-1);
+  CHECK_THROWS_AS(sandboxes.create(negative), InvalidArgumentError);
+  CHECK(fake.transport->requests().empty());
+
+  fake.transport->enqueueJson(201, test::envelope(sandboxJson("sandbox-3", "creating")));
+  CreateSandboxOptions good;
+  good.mounts = {Mount{"ws", "/workspace/a/b/", false}};
+  CHECK_NOTHROW(sandboxes.create(good));
+}
+
+TEST_CASE("get returns a handle without any request; ids are encoded as one segment") {
+  test::FakeServices fake;
+  SandboxClient sandboxes(fake.api());
+  auto handle = sandboxes.get("../admin");
+  CHECK(fake.transport->requests().empty());
+  CHECK(handle.status() == "unknown");
+  CHECK_FALSE(handle.state());
+
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("x", "running", true)));
+  handle.refresh();
+  CHECK(fake.transport->lastRequest().url == "https://api.example.test/v1/sandboxes/..%2Fadmin");
+  CHECK(handle.status() == "running");
+  CHECK(handle.sshReady());
+  CHECK_THROWS_AS(sandboxes.get(""), InvalidArgumentError);
+}
+
+TEST_CASE("list follows cursors across pages; listPage returns one page") {
+  test::FakeServices fake;
+  SandboxClient sandboxes(fake.api());
+  fake.transport->enqueueJson(
+      200, {{"data", {sandboxJson("s1", "running"), sandboxJson("s2", "running")}},
+            {"meta", {{"hasMore", true}, {"nextCursor", "c1"}}}});
+  fake.transport->enqueueJson(
+      200, {{"data", {sandboxJson("s3", "paused")}}, {"hasMore", true}, {"nextCursor", "c2"}});
+  fake.transport->enqueueJson(200, {{"data", json::array({sandboxJson("s4", "running")})},
+                                    {"meta", {{"hasMore", false}, {"nextCursor", nullptr}}}});
+
+  ListSandboxesOptions filters;
+  filters.status = "running";
+  filters.tags = {"a", "b"};
+  filters.limit = 2;
+  const auto all = sandboxes.list(filters);
+  REQUIRE(all.size() == 4);
+  CHECK(all[2].id == "s3");
+  const auto requests = fake.transport->requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].url ==
+        "https://api.example.test/v1/sandboxes?status=running&tag=a&tag=b&limit=2");
+  CHECK(requests[1].url.find("cursor=c1") != std::string::npos);
+  CHECK(requests[2].url.find("cursor=c2") != std::string::npos);
+
+  fake.transport->enqueueJson(
+      200, {{"data", {sandboxJson("s1", "running")}}, {"hasMore", true}, {"nextCursor", "n"}});
+  const auto page = sandboxes.listPage();
+  CHECK(page.data.size() == 1);
+  CHECK(page.hasMore);
+  CHECK(page.nextCursor == std::optional<std::string>("n"));
+}
+
+TEST_CASE("list refuses a server that repeats a cursor, and bad limits") {
+  test::FakeServices fake;
+  SandboxClient sandboxes(fake.api());
+  fake.transport->setHandler([](const HttpRequest&) {
+    HttpResponse r;
+    r.status = 200;
+    r.body = R"({"data":[],"hasMore":true,"nextCursor":"same"})";
+    return r;
+  });
+  CHECK_THROWS_AS(sandboxes.list(), InvalidResponseError);
+  ListSandboxesOptions bad;
+  bad.limit = 501;
+  CHECK_THROWS_AS(sandboxes.listPage(bad), InvalidArgumentError);
+}
+
+TEST_CASE("exec sends the timeout in milliseconds and extends the HTTP timeout") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(
+      200,
+      test::envelope({{"stdout", "out"}, {"stderr", "err"}, {"exitCode", 2}, {"durationMs", 15}}));
+  ExecOptions options;
+  options.cwd = "/workspace/src";
+  options.timeout = std::chrono::minutes(2);
+  options.env = {{"K", "V"}};
+  const auto result = sandbox.exec("make test", options);
+  CHECK(result.stdoutText == "out");
+  CHECK(result.stderrText == "err");
+  CHECK(result.exitCode == 2);
+  CHECK_FALSE(result.ok());
+
+  const auto request = fake.transport->lastRequest();
+  CHECK(request.url == "https://api.example.test/v1/sandboxes/sandbox-1/exec");
+  const auto body = json::parse(request.body);
+  CHECK(body == json{{"command", "make test"},
+                     {"cwd", "/workspace/src"},
+                     {"timeout", 120000},
+                     {"env", {{"K", "V"}}}});
+  CHECK(request.timeout == milliseconds(150000));
+
+  CHECK_THROWS_AS(sandbox.exec(""), InvalidArgumentError);
+}
+
+TEST_CASE("exec is never retried: a command must not run twice") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueue(HttpResponse{503, {}, ""});
+  CHECK_THROWS_AS(sandbox.exec("echo once"), ServerError);
+  CHECK(fake.transport->requests().size() == 1);
+}
+
+TEST_CASE("waitForReady polls until running and SSH-ready") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "creating")));
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "running", false)));
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "running", true)));
+  const auto info = sandbox.waitForReady(std::chrono::seconds(10), milliseconds(250));
+  CHECK(info.status == "running");
+  CHECK(fake.transport->requests().size() == 3);
+  CHECK(fake.clock->sleeps() == std::vector<milliseconds>{milliseconds(250), milliseconds(250)});
+}
+
+TEST_CASE("waitForReady needs VNC for desktop sandboxes") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-d");
+  auto desktop = sandboxJson("sandbox-d", "running", true, "desktop-ubuntu");
+  fake.transport->enqueueJson(200, test::envelope(desktop));
+  desktop["vncReady"] = true;
+  fake.transport->enqueueJson(200, test::envelope(desktop));
+  sandbox.waitForReady(std::chrono::seconds(5), milliseconds(100));
+  CHECK(fake.transport->requests().size() == 2);
+}
+
+TEST_CASE("waitForReady times out with a TimeoutError naming the last status") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->setHandler([](const HttpRequest&) {
+    HttpResponse r;
+    r.status = 200;
+    r.body = test::envelope(sandboxJson("sandbox-1", "creating")).dump();
+    return r;
+  });
+  try {
+    sandbox.waitForReady(milliseconds(1000), milliseconds(300));
+    FAIL("expected TimeoutError");
+  } catch (const TimeoutError& e) {
+    CHECK(std::string(e.what()).find("creating") != std::string::npos);
+  }
+  // 300 + 300 + 300 + 100: the last sleep is cut to the deadline.
+  const auto sleeps = fake.clock->sleeps();
+  REQUIRE(sleeps.size() == 4);
+  CHECK(sleeps.back() == milliseconds(100));
+}
+
+TEST_CASE("waitForReady fails fast when the sandbox fails") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "creating")));
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "failed")));
+  try {
+    sandbox.waitForReady();
+    FAIL("expected SandboxFailedError");
+  } catch (const SandboxFailedError& e) {
+    CHECK(e.status() == "failed");
+    CHECK(e.sandboxId() == "sandbox-1");
+    CHECK(std::string(SandboxFailedError::code()) == "sandbox_failed");
+  }
+}
+
+TEST_CASE("pause, resume and destroy update the cached status") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "running", true)));
+  sandbox.refresh();
+  fake.transport->enqueueJson(200, test::envelope({{"id", "sandbox-1"}, {"status", "pausing"}}));
+  CHECK(sandbox.pause() == "pausing");
+  CHECK(sandbox.status() == "pausing");
+  fake.transport->enqueueJson(200, test::envelope({{"id", "sandbox-1"}, {"status", "resuming"}}));
+  CHECK(sandbox.resume() == "resuming");
+  fake.transport->enqueueJson(200, test::envelope({{"id", "sandbox-1"}, {"deleted", true}}));
+  sandbox.destroy();
+  CHECK(sandbox.status() == "destroyed");
+  CHECK(fake.transport->lastRequest().method == "DELETE");
+}
+
+TEST_CASE("url, ssh and activity map their responses") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(
+      200, test::envelope({{"url", "https://3000-sandbox-1.sandboxes.runtools.ai"},
+                           {"port", 3000},
+                           {"expiresAt", nullptr}}));
+  const auto url = sandbox.url(3000);
+  CHECK(url.url == "https://3000-sandbox-1.sandboxes.runtools.ai");
+  CHECK(url.port == 3000);
+  CHECK_FALSE(url.expiresAt);
+  CHECK(fake.transport->lastRequest().url.find("/url?port=3000") != std::string::npos);
+  CHECK_THROWS_AS(sandbox.url(0), InvalidArgumentError);
+  CHECK_THROWS_AS(sandbox.url(70000), InvalidArgumentError);
+
+  fake.transport->enqueueJson(200, test::envelope({{"host", "ssh.runtools.ai"},
+                                                   {"port", 22},
+                                                   {"user", "sandbox-1"},
+                                                   {"command", "ssh sandbox-1@ssh.runtools.ai"},
+                                                   {"keyId", nullptr}}));
+  const auto ssh = sandbox.ssh();
+  CHECK(ssh.user == "sandbox-1");
+  CHECK_FALSE(ssh.keyId);
+
+  fake.transport->enqueueJson(200, {{"data",
+                                     {{"events",
+                                       {{{"id", "act_1"},
+                                         {"eventType", "sandbox.created"},
+                                         {"occurredAt", "2026-05-06T10:00:00Z"}}}}}},
+                                    {"meta", {{"hasMore", false}}}});
+  const auto page = sandbox.activityPage();
+  REQUIRE(page.data.size() == 1);
+  CHECK(page.data[0].eventType == "sandbox.created");
+  CHECK(page.data[0].createdAt.has_value());
+}
+
+TEST_CASE("update sends only what is set and can clear the project") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  auto updated = sandboxJson("sandbox-1", "running");
+  updated["name"] = "renamed";
+  fake.transport->enqueueJson(200, test::envelope(updated));
+  UpdateSandboxOptions options;
+  options.name = "renamed";
+  options.clearProjectId = true;
+  CHECK(sandbox.update(options).name == std::optional<std::string>("renamed"));
+  CHECK(json::parse(fake.transport->lastRequest().body) ==
+        json{{"name", "renamed"}, {"projectId", nullptr}});
+  CHECK(fake.transport->lastRequest().method == "PATCH");
+  CHECK_THROWS_AS(sandbox.update(UpdateSandboxOptions{}), InvalidArgumentError);
+}
