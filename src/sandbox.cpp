@@ -167,7 +167,7 @@ internal::Query toQuery(const ActivityListOptions& options) {
   return query;
 }
 
-bool cannotBecomeReady(const std::string& status) {
+bool isTerminalStatus(const std::string& status) {
   return status == "failed" || status == "error" || status == "destroyed" ||
          status == "destroying" || status == "stopped" || status == "orphaned";
 }
@@ -269,27 +269,22 @@ ExecResult Sandbox::exec(const std::string& command, const ExecOptions& options)
   return api_->call(request).data().get<ExecResult>();
 }
 
-std::string Sandbox::pause() const {
+std::string Sandbox::lifecycleAction(const char* action) const {
   internal::ApiRequest request;
   request.method = "POST";
-  request.path = makePath({"sandboxes", id_, "pause"});
-  request.idempotent = true;  // pausing a paused sandbox is a documented no-op
+  request.path = makePath({"sandboxes", id_, action});
+  // Pausing a paused sandbox and resuming a running one are documented
+  // no-ops, so these actions are safe to repeat.
+  request.idempotent = true;
   const auto status = js::string(api_->call(request).data(), {"status"});
   std::lock_guard<std::mutex> lock(shared_->mutex);
   if (shared_->state && !status.empty()) shared_->state->status = status;
   return status;
 }
 
-std::string Sandbox::resume() const {
-  internal::ApiRequest request;
-  request.method = "POST";
-  request.path = makePath({"sandboxes", id_, "resume"});
-  request.idempotent = true;  // resuming a running sandbox is a documented no-op
-  const auto status = js::string(api_->call(request).data(), {"status"});
-  std::lock_guard<std::mutex> lock(shared_->mutex);
-  if (shared_->state && !status.empty()) shared_->state->status = status;
-  return status;
-}
+std::string Sandbox::pause() const { return lifecycleAction("pause"); }
+
+std::string Sandbox::resume() const { return lifecycleAction("resume"); }
 
 void Sandbox::destroy() const {
   api_->del(makePath({"sandboxes", id_}));
@@ -309,24 +304,35 @@ SandboxInfo Sandbox::waitForReady(std::chrono::milliseconds timeout,
   return waitForReady(options);
 }
 
-SandboxInfo Sandbox::waitForReady(const WaitOptions& options) const {
-  if (options.timeout.count() < 0) throw InvalidArgumentError("waitForReady: negative timeout");
+template <class Done>
+SandboxInfo Sandbox::pollUntil(Done done, const std::string& goal,
+                               const WaitOptions& options) const {
+  if (options.timeout.count() < 0) throw InvalidArgumentError("wait: negative timeout");
   const auto pollInterval = std::max(options.pollInterval, std::chrono::milliseconds(10));
   const auto& clock = api_->clock();
   const auto deadline = clock.now() + options.timeout;
   for (;;) {
     SandboxInfo info = refresh();
-    if (isReady(info)) return info;
-    if (cannotBecomeReady(info.status)) throw SandboxFailedError(id_, info.status);
+    if (done(info)) return info;
+    if (isTerminalStatus(info.status)) throw SandboxFailedError(id_, info.status);
     const auto remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now());
     if (remaining.count() <= 0) {
-      throw TimeoutError(
-          "sandbox " + id_ + " was not ready after " + std::to_string(options.timeout.count()) +
-          " ms (last status: " + info.status + (info.sshReady ? "" : ", ssh not ready") + ")");
+      throw TimeoutError("sandbox " + id_ + " was not " + goal + " after " +
+                         std::to_string(options.timeout.count()) + " ms (last status: " +
+                         info.status + (info.sshReady ? "" : ", ssh not ready") + ")");
     }
     clock.sleepFor(std::min(pollInterval, remaining));
   }
+}
+
+SandboxInfo Sandbox::waitForReady(const WaitOptions& options) const {
+  return pollUntil(isReady, "ready", options);
+}
+
+SandboxInfo Sandbox::waitForStatus(const std::string& status, const WaitOptions& options) const {
+  if (status.empty()) throw InvalidArgumentError("waitForStatus: the status must not be empty");
+  return pollUntil([&](const SandboxInfo& info) { return info.status == status; }, status, options);
 }
 
 SandboxUrl Sandbox::url(int port) const {

@@ -168,8 +168,8 @@ class ServerError : public ApiError {
   using ApiError::ApiError;
 };
 
-/// A sandbox reached a state it cannot become ready from (`failed`, `error`,
-/// `destroyed`, ...) while Sandbox::waitForReady was waiting.
+/// A sandbox reached a state it cannot leave (`failed`, `error`, `destroyed`,
+/// ...) while Sandbox::waitForReady or Sandbox::waitForStatus was waiting.
 class SandboxFailedError : public Error {
  public:
   SandboxFailedError(std::string sandboxId, std::string status);

@@ -202,6 +202,10 @@ class Sandbox {
   SandboxInfo waitForReady(const WaitOptions& options = {}) const;
   SandboxInfo waitForReady(std::chrono::milliseconds timeout,
                            std::chrono::milliseconds pollInterval = std::chrono::seconds(1)) const;
+  /// Polls until the sandbox reports `status` (e.g. "paused" after pause()).
+  /// Throws TimeoutError when the time is up, and SandboxFailedError when the
+  /// sandbox lands in a state it cannot leave (failed, destroyed, ...) first.
+  SandboxInfo waitForStatus(const std::string& status, const WaitOptions& options = {}) const;
   /// Public URL of `port` inside the sandbox.
   SandboxUrl url(int port) const;
   /// SSH connection details.
@@ -216,6 +220,9 @@ class Sandbox {
  private:
   struct Shared;
   void remember(const SandboxInfo& info) const;
+  std::string lifecycleAction(const char* action) const;
+  template <class Done>
+  SandboxInfo pollUntil(Done done, const std::string& goal, const WaitOptions& options) const;
 
   std::shared_ptr<internal::ServiceClient> api_;
   std::string id_;

@@ -136,44 +136,34 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
   }
 }
 
-ApiResponse ServiceClient::get(std::string path, Query query) const {
+ApiResponse ServiceClient::send(std::string method, std::string path, Query query,
+                                std::optional<nlohmann::json> body) const {
   ApiRequest request;
-  request.method = "GET";
+  request.method = std::move(method);
   request.path = std::move(path);
   request.query = std::move(query);
+  request.body = std::move(body);
   return call(request);
+}
+
+ApiResponse ServiceClient::get(std::string path, Query query) const {
+  return send("GET", std::move(path), std::move(query), std::nullopt);
 }
 
 ApiResponse ServiceClient::post(std::string path, std::optional<nlohmann::json> body) const {
-  ApiRequest request;
-  request.method = "POST";
-  request.path = std::move(path);
-  request.body = std::move(body);
-  return call(request);
+  return send("POST", std::move(path), {}, std::move(body));
 }
 
 ApiResponse ServiceClient::patch(std::string path, nlohmann::json body) const {
-  ApiRequest request;
-  request.method = "PATCH";
-  request.path = std::move(path);
-  request.body = std::move(body);
-  return call(request);
+  return send("PATCH", std::move(path), {}, std::move(body));
 }
 
 ApiResponse ServiceClient::put(std::string path, nlohmann::json body) const {
-  ApiRequest request;
-  request.method = "PUT";
-  request.path = std::move(path);
-  request.body = std::move(body);
-  return call(request);
+  return send("PUT", std::move(path), {}, std::move(body));
 }
 
 ApiResponse ServiceClient::del(std::string path, Query query) const {
-  ApiRequest request;
-  request.method = "DELETE";
-  request.path = std::move(path);
-  request.query = std::move(query);
-  return call(request);
+  return send("DELETE", std::move(path), std::move(query), std::nullopt);
 }
 
 }  // namespace runtools::internal

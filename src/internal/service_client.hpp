@@ -72,6 +72,8 @@ class ServiceClient {
   /// unwrapped 2xx response. Throws the typed errors of runtools/errors.hpp.
   ApiResponse call(const ApiRequest& request) const;
 
+  ApiResponse send(std::string method, std::string path, Query query,
+                   std::optional<nlohmann::json> body) const;
   ApiResponse get(std::string path, Query query = {}) const;
   ApiResponse post(std::string path, std::optional<nlohmann::json> body = std::nullopt) const;
   ApiResponse patch(std::string path, nlohmann::json body) const;

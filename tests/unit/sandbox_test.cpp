@@ -309,3 +309,19 @@ TEST_CASE("update sends only what is set and can clear the project") {
   CHECK(fake.transport->lastRequest().method == "PATCH");
   CHECK_THROWS_AS(sandbox.update(UpdateSandboxOptions{}), InvalidArgumentError);
 }
+
+TEST_CASE("waitForStatus polls until the status is reached") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "pausing")));
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "paused")));
+  WaitOptions options;
+  options.pollInterval = milliseconds(50);
+  CHECK(sandbox.waitForStatus("paused", options).status == "paused");
+  CHECK(fake.clock->sleeps() == std::vector<milliseconds>{milliseconds(50)});
+  CHECK(sandbox.status() == "paused");
+
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "error")));
+  CHECK_THROWS_AS(sandbox.waitForStatus("running", options), SandboxFailedError);
+  CHECK_THROWS_AS(sandbox.waitForStatus("", options), InvalidArgumentError);
+}

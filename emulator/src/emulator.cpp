@@ -1,0 +1,197 @@
+#include "rtemu/emulator.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+
+#include "auth.hpp"
+#include "control_routes.hpp"
+#include "http_server.hpp"
+#include "ids.hpp"
+#include "json_util.hpp"
+#include "proxy_routes.hpp"
+#include "rate_limiter.hpp"
+#include "router.hpp"
+#include "sandbox_routes.hpp"
+#include "sandbox_store.hpp"
+
+namespace rtemu {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr char kOrgFile[] = "organization.json";
+constexpr char kStateFile[] = "sandboxes.json";
+
+std::string makeTempDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/runtools-emulator-XXXXXX";
+  if (!::mkdtemp(pattern.data())) {
+    throw std::runtime_error("cannot create a temporary state directory");
+  }
+  return pattern;
+}
+
+// The default organization's id lives in the state dir so that a restarted emulator (with a
+// possibly different key) still sees the sandboxes it created.
+std::string loadOrCreateDefaultOrg(const fs::path& stateDir, const std::string& fresh) {
+  const fs::path file = stateDir / kOrgFile;
+  std::ifstream in(file);
+  if (in) {
+    const Json saved = Json::parse(in, nullptr, false);
+    if (saved.is_object() && saved.contains("defaultOrgId") && saved["defaultOrgId"].is_string()) {
+      return saved["defaultOrgId"].get<std::string>();
+    }
+  }
+  std::ofstream out(file, std::ios::trunc);
+  out << dumpJson(Json{{"defaultOrgId", fresh}});
+  return fresh;
+}
+
+std::string formatHost(const std::string& host) {
+  if (host.empty() || host == "0.0.0.0") return "127.0.0.1";
+  if (host == "::") return "[::1]";
+  if (host.find(':') != std::string::npos && host.front() != '[') return "[" + host + "]";
+  return host;
+}
+
+}  // namespace
+
+struct Emulator::Impl {
+  explicit Impl(Config c) : config(std::move(c)), limiter(config.rateLimitRpm) {
+    const char* path = std::getenv("PATH");
+    pathEnv = path && *path ? path : kDefaultPath;
+    apiKey = config.apiKey.empty() ? newApiKey() : config.apiKey;
+    keys.addKey(apiKey, keys.defaultOrgId(), {"*"}, std::nullopt);
+  }
+
+  Config config;
+  std::string apiKey;
+  std::string stateDir;
+  bool ownsStateDir = false;
+  std::string pathEnv;
+
+  KeyStore keys;
+  RateLimiter limiter;
+  std::unique_ptr<SandboxStore> store;
+  Router router;
+  std::unique_ptr<HttpFrontend> http;
+  int port = -1;
+
+  std::mutex lifecycleMutex;
+  bool started = false;
+  bool stopped = false;
+
+  void prepareStateDir() {
+    if (config.stateDir.empty()) {
+      stateDir = makeTempDir();
+      ownsStateDir = true;
+    } else {
+      stateDir = config.stateDir;
+      std::error_code ec;
+      fs::create_directories(stateDir, ec);
+      if (ec || !fs::is_directory(stateDir)) {
+        throw std::runtime_error("cannot create state directory " + stateDir);
+      }
+      keys.setDefaultOrgId(loadOrCreateDefaultOrg(stateDir, keys.defaultOrgId()));
+    }
+    std::error_code ec;
+    fs::create_directories(fs::path(stateDir) / "sandboxes", ec);
+    if (ec) throw std::runtime_error("cannot create " + stateDir + "/sandboxes");
+  }
+
+  void removeOwnedStateDir() {
+    if (!ownsStateDir) return;
+    std::error_code ec;
+    fs::remove_all(stateDir, ec);
+    ownsStateDir = false;
+  }
+};
+
+Emulator::Emulator(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Emulator::~Emulator() {
+  stop();
+}
+
+void Emulator::start() {
+  Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.lifecycleMutex);
+  if (d.started) throw std::logic_error("Emulator::start() called twice");
+  d.started = true;
+  try {
+    d.prepareStateDir();
+    LifecycleDelays delays{d.config.createDelay, d.config.pauseDelay, d.config.resumeDelay};
+    std::optional<fs::path> stateFile;
+    if (!d.ownsStateDir) stateFile = fs::path(d.stateDir) / kStateFile;
+    d.store = std::make_unique<SandboxStore>(fs::path(d.stateDir) / "sandboxes", delays, stateFile);
+    d.store->restore();
+
+    Impl* self = &d;
+    SandboxRoutesConfig sandboxConfig;
+    sandboxConfig.store = d.store.get();
+    sandboxConfig.pathEnv = d.pathEnv;
+    sandboxConfig.baseUrl = [self] {
+      return "http://" + formatHost(self->config.host) + ":" + std::to_string(self->port);
+    };
+    addSandboxRoutes(d.router, sandboxConfig);
+    addControlRoutes(d.router, ControlRoutesConfig{&d.keys, d.store.get()});
+    addProxyRoutes(d.router, d.store.get());
+
+    d.http = std::make_unique<HttpFrontend>(d.router, d.keys, d.limiter, d.config.quiet);
+    d.port = d.http->bind(d.config.host, d.config.port);
+    d.http->start();
+  } catch (...) {
+    d.http.reset();
+    if (d.store) d.store->shutdown();
+    d.removeOwnedStateDir();
+    d.stopped = true;
+    throw;
+  }
+}
+
+void Emulator::stop() {
+  Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.lifecycleMutex);
+  if (!d.started || d.stopped) return;
+  d.stopped = true;
+  // Kill commands first so that handlers blocked in exec return, then stop serving.
+  if (d.store) d.store->shutdown();
+  if (d.http) d.http->stop();
+  if (d.store) d.store->shutdown();  // anything spawned while the server was draining
+  d.removeOwnedStateDir();
+}
+
+int Emulator::port() const {
+  return impl_->port;
+}
+
+std::string Emulator::baseUrl() const {
+  return "http://" + formatHost(impl_->config.host) + ":" + std::to_string(impl_->port);
+}
+
+const std::string& Emulator::apiKey() const {
+  return impl_->apiKey;
+}
+
+const std::string& Emulator::stateDir() const {
+  return impl_->stateDir;
+}
+
+std::string Emulator::mintKey(const std::string& org, const std::vector<std::string>& scopes) {
+  return impl_->keys.mint(org, scopes, std::nullopt).first;
+}
+
+std::string Emulator::defaultOrgId() const {
+  return impl_->keys.defaultOrgId();
+}
+
+}  // namespace rtemu

@@ -1,0 +1,29 @@
+// Byte-level encodings: base64url (cursors), percent-decoding (path segments, query strings).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace rtemu {
+
+// base64url without padding (RFC 4648 section 5).
+std::string base64UrlEncode(std::string_view bytes);
+// Accepts input with or without '=' padding; nullopt on any invalid character or length.
+std::optional<std::string> base64UrlDecode(std::string_view text);
+
+// Decodes %XX escapes; a malformed escape is kept literally. With `plusIsSpace`, '+' becomes
+// ' ' (query strings); in path segments '+' is literal.
+std::string percentDecode(std::string_view text, bool plusIsSpace);
+
+// Splits a raw path (no query) on '/' and percent-decodes each segment separately, so that
+// "a%2Fb" stays ONE segment "a/b". The leading '/' does not produce an empty first segment.
+std::vector<std::string> splitPathSegments(std::string_view rawPath);
+
+// Ordered list of (key, value) pairs; keys may repeat ("tag=a&tag=b").
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+QueryParams parseQuery(std::string_view rawQuery);
+
+}  // namespace rtemu

@@ -1,0 +1,21 @@
+// Random identifiers and secrets used by the emulator (ids, request ids, API keys).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace rtemu {
+
+// Lower-case hexadecimal string of `n` characters from the OS CSPRNG.
+std::string randomHex(std::size_t n);
+// String of `n` characters drawn uniformly from [A-Za-z0-9] (the OS CSPRNG).
+std::string randomAlnum(std::size_t n);
+// Random (version 4) UUID in canonical lower-case form.
+std::string randomUuid();
+
+std::string newRequestId();   // "req_" + 24 hex
+std::string newSandboxId();   // "sandbox-" + 12 hex
+std::string newActivityId();  // "act_" + 20 alnum
+std::string newApiKey();      // "rt_test_" + 32 alnum
+
+}  // namespace rtemu

@@ -1,0 +1,263 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace rtemu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// After the shell exits, background processes may keep the pipes open; stop reading once
+// they have been silent this long.
+constexpr milliseconds kSilenceAfterExit{100};
+// How often the loop checks whether the shell has exited while its pipes are still open.
+constexpr milliseconds kExitPollInterval{10};
+// Hard bound on reading after the deadline (a writer that escaped the process group).
+constexpr milliseconds kDrainGrace{1000};
+
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
+  ~FileDescriptor() { reset(); }
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  FileDescriptor read;
+  FileDescriptor write;
+};
+
+void makePipe(Pipe& p) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  p.read = FileDescriptor(fds[0]);
+  p.write = FileDescriptor(fds[1]);
+}
+
+// RAII wrappers for the posix_spawn attribute objects.
+struct SpawnActions {
+  posix_spawn_file_actions_t actions;
+  SpawnActions() { posix_spawn_file_actions_init(&actions); }
+  ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
+  SpawnActions(const SpawnActions&) = delete;
+  SpawnActions& operator=(const SpawnActions&) = delete;
+};
+
+struct SpawnAttributes {
+  posix_spawnattr_t attr;
+  SpawnAttributes() { posix_spawnattr_init(&attr); }
+  ~SpawnAttributes() { posix_spawnattr_destroy(&attr); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+};
+
+void check(int rc, const char* what) {
+  if (rc != 0) throw std::system_error(rc, std::generic_category(), what);
+}
+
+pid_t spawnShell(const CommandSpec& spec, int stdoutFd, int stderrFd) {
+  SpawnActions fa;
+  check(posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0), "addopen");
+  check(posix_spawn_file_actions_adddup2(&fa.actions, stdoutFd, 1), "adddup2");
+  check(posix_spawn_file_actions_adddup2(&fa.actions, stderrFd, 2), "adddup2");
+  check(posix_spawn_file_actions_addchdir_np(&fa.actions, spec.workingDir.c_str()), "addchdir");
+  // Never leak the server's sockets or other sandboxes' pipes into the command.
+  check(posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3), "addclosefrom");
+
+  SpawnAttributes sa;
+  sigset_t noSignals;
+  sigemptyset(&noSignals);
+  sigset_t allSignals;
+  sigfillset(&allSignals);
+  // New process group (pgid = pid), no blocked signals, default dispositions: the emulator's
+  // main thread blocks SIGINT/SIGTERM for sigwait and those masks must not be inherited.
+  check(posix_spawnattr_setflags(
+            &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
+        "setflags");
+  check(posix_spawnattr_setpgroup(&sa.attr, 0), "setpgroup");
+  check(posix_spawnattr_setsigmask(&sa.attr, &noSignals), "setsigmask");
+  check(posix_spawnattr_setsigdefault(&sa.attr, &allSignals), "setsigdefault");
+
+  std::string shell = "/bin/sh";
+  std::string dashC = "-c";
+  std::string command = spec.command;
+  char* argv[] = {shell.data(), dashC.data(), command.data(), nullptr};
+  std::vector<std::string> envStrings = spec.environment;
+  std::vector<char*> envp;
+  envp.reserve(envStrings.size() + 1);
+  for (std::string& entry : envStrings)
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  check(posix_spawn(&pid, shell.c_str(), &fa.actions, &sa.attr, argv, envp.data()), "posix_spawn");
+  return pid;
+}
+
+struct StreamCapture {
+  FileDescriptor fd;
+  std::string text;
+  std::size_t limit = 0;
+  bool truncated = false;
+
+  bool open() const { return fd.get() >= 0; }
+  // Reads what is available; returns true when bytes arrived.
+  bool drain() {
+    char buf[65536];
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n > 0) {
+      const std::size_t room = limit > text.size() ? limit - text.size() : 0;
+      const std::size_t keep = std::min(room, static_cast<std::size_t>(n));
+      text.append(buf, keep);
+      if (keep < static_cast<std::size_t>(n)) truncated = true;
+      return true;
+    }
+    if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
+    return false;
+  }
+};
+
+void appendNote(std::string& text, const std::string& note) {
+  if (!text.empty() && text.back() != '\n') text.push_back('\n');
+  text += note;
+  text.push_back('\n');
+}
+
+}  // namespace
+
+void signalProcessGroup(pid_t pgid, int sig) {
+  if (pgid > 1) ::kill(-pgid, sig);
+}
+
+bool processGroupExists(pid_t pgid) {
+  return pgid > 1 && (::kill(-pgid, 0) == 0 || errno == EPERM);
+}
+
+CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t)>& onStarted) {
+  Pipe out;
+  Pipe err;
+  makePipe(out);
+  makePipe(err);
+
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + spec.timeout;
+  const pid_t pid = spawnShell(spec, out.write.get(), err.write.get());
+  out.write.reset();
+  err.write.reset();
+  if (onStarted && !onStarted(pid)) signalProcessGroup(pid, SIGKILL);
+
+  StreamCapture streams[2];
+  streams[0].fd = std::move(out.read);
+  streams[1].fd = std::move(err.read);
+  for (StreamCapture& s : streams)
+    s.limit = spec.maxOutputBytes;
+
+  CommandResult result;
+  bool exited = false;
+  bool statusKnown = true;
+  int status = 0;
+  Clock::time_point lastActivity = start;
+  while (true) {
+    if (!exited) {
+      const pid_t r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid || (r < 0 && errno == ECHILD)) {
+        exited = true;
+        statusKnown = r == pid;  // ECHILD: the host application reaps children itself
+        lastActivity = Clock::now();
+      }
+    }
+    const bool anyOpen = streams[0].open() || streams[1].open();
+    const Clock::time_point now = Clock::now();
+    if (exited &&
+        (!anyOpen || now - lastActivity >= kSilenceAfterExit || now >= deadline + kDrainGrace)) {
+      break;
+    }
+    if (!exited && !result.timedOut && now >= deadline) {
+      signalProcessGroup(pid, SIGKILL);
+      result.timedOut = true;
+    }
+
+    milliseconds wait =
+        exited ? kSilenceAfterExit - std::chrono::duration_cast<milliseconds>(now - lastActivity)
+               : kExitPollInterval;
+    if (!result.timedOut && !exited) {
+      wait = std::min(wait,
+                      std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1));
+    }
+    wait = std::max(wait, milliseconds(1));
+
+    pollfd fds[2] = {};
+    nfds_t count = 0;
+    StreamCapture* owners[2] = {nullptr, nullptr};
+    for (StreamCapture& s : streams) {
+      if (!s.open()) continue;
+      fds[count] = pollfd{s.fd.get(), POLLIN, 0};
+      owners[count++] = &s;
+    }
+    const int ready = ::poll(count ? fds : nullptr, count, static_cast<int>(wait.count()));
+    if (ready <= 0) continue;  // timeout or EINTR
+    for (nfds_t i = 0; i < count; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (owners[i]->drain() && exited) lastActivity = Clock::now();
+    }
+  }
+
+  const auto end = Clock::now();
+  result.durationMs = std::chrono::duration_cast<milliseconds>(end - start).count();
+  result.stdoutText = std::move(streams[0].text);
+  result.stderrText = std::move(streams[1].text);
+  if (result.timedOut) {
+    result.exitCode = 124;
+  } else if (!statusKnown) {
+    result.exitCode = -1;
+  } else if (WIFEXITED(status)) {
+    result.exitCode = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.exitCode = 128 + WTERMSIG(status);
+  }
+  if (streams[0].truncated) {
+    appendNote(result.stderrText, "[runtools-emulator: stdout truncated after " +
+                                      std::to_string(spec.maxOutputBytes) + " bytes]");
+  }
+  if (streams[1].truncated) {
+    appendNote(result.stderrText, "[runtools-emulator: stderr truncated after " +
+                                      std::to_string(spec.maxOutputBytes) + " bytes]");
+  }
+  if (result.timedOut) {
+    appendNote(result.stderrText, "[runtools-emulator: command timed out after " +
+                                      std::to_string(spec.timeout.count()) + " ms]");
+  }
+  return result;
+}
+
+}  // namespace rtemu

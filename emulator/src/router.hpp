@@ -1,0 +1,113 @@
+// Transport-independent routing: requests as decoded path segments + parsed query, replies as
+// JSON data (wrapped in the envelope by the HTTP layer), and a table of routes matched by
+// segment patterns ("/v1/sandboxes/:id/exec", "/v1/workflows/*").
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth.hpp"
+#include "encoding.hpp"
+#include "json_util.hpp"
+
+namespace rtemu {
+
+// What a route requires of the caller.
+enum class Access {
+  kPublic,         // no credential
+  kAuthenticated,  // any valid key
+  kSandboxRead,    // sandbox:read (or a wider scope)
+  kSandboxCreate,  // sandbox:create
+  kSandboxWrite,   // sandbox:write
+  kControl,        // any valid key of the default organization (/_emu/)
+};
+
+struct ApiRequest {
+  std::string method;
+  std::string rawPath;                // request target before '?', as received
+  std::string rawQuery;               // after '?', as received (may be empty)
+  std::vector<std::string> segments;  // percent-decoded, one per '/'-separated part
+  QueryParams query;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
+  std::map<std::string, std::string> params;  // ":name" captures of the matched route
+  const std::string* body = nullptr;
+  Principal principal;  // filled for authenticated routes
+  std::string requestId;
+
+  std::optional<std::string> queryValue(const std::string& key) const;  // first occurrence
+  std::vector<std::string> queryValues(const std::string& key) const;   // all occurrences
+  const std::string& param(const std::string& name) const;
+  const std::string& bodyText() const;
+};
+
+struct Pagination {
+  bool hasMore = false;
+  std::optional<std::string> nextCursor;
+};
+
+// A non-JSON body passed through as is (the dev-URL proxy).
+struct RawBody {
+  std::string contentType;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Reply {
+  int status = 200;
+  Json data;
+  std::optional<Pagination> page;  // list endpoints: emitted in meta AND at top level
+  bool bare = false;               // body is `data` itself (no envelope), e.g. /health
+  std::optional<RawBody> raw;      // when set, sent instead of any JSON
+};
+
+// A plain (non-paginated) enveloped reply.
+inline Reply okReply(Json data, int status = 200) {
+  Reply reply;
+  reply.status = status;
+  reply.data = std::move(data);
+  return reply;
+}
+
+using Handler = std::function<Reply(ApiRequest&)>;
+
+struct Route {
+  std::string method;                // "GET", ... or "*" for any method
+  std::vector<std::string> pattern;  // literal, ":name", or a final "*"
+  Access access = Access::kAuthenticated;
+  Handler handler;
+};
+
+class Router {
+ public:
+  enum class Outcome { kMatched, kMethodNotAllowed, kNotFound };
+  struct Match {
+    Outcome outcome = Outcome::kNotFound;
+    const Route* route = nullptr;               // kMatched
+    std::map<std::string, std::string> params;  // kMatched
+    std::vector<std::string> allowedMethods;    // kMethodNotAllowed
+  };
+
+  void add(const std::string& method, const std::string& pattern, Access access, Handler handler);
+  Match match(const std::string& method, const std::vector<std::string>& segments) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Pagination over an in-memory list: limit/cursor parsing and slicing.
+struct PageRequest {
+  std::size_t offset = 0;
+  std::size_t limit = 0;
+};
+// Reads `limit` (1..maxLimit, default defaultLimit) and `cursor`; 400 on bad values.
+PageRequest parsePageRequest(const ApiRequest& request, std::size_t defaultLimit,
+                             std::size_t maxLimit);
+std::string encodeCursor(std::size_t offset);
+// Returns the slice of `items` (a JSON array) for `page` and fills `pagination`.
+Json slicePage(const Json& items, const PageRequest& page, Pagination& pagination);
+
+}  // namespace rtemu

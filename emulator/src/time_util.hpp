@@ -1,0 +1,13 @@
+// Wall-clock helpers: the emulator stores times as Unix milliseconds and renders them as
+// ISO-8601 UTC with millisecond precision ("2026-05-06T10:00:00.000Z").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rtemu {
+
+std::int64_t nowUnixMillis();
+std::string isoTimestamp(std::int64_t unixMillis);
+
+}  // namespace rtemu

@@ -1,0 +1,80 @@
+// Helpers for the emulator's raw-HTTP tests: an in-process emulator with short lifecycle
+// delays, a tiny JSON-over-HTTP client, and polling with generous deadlines (never fixed
+// sleeps, never timing assertions).
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rtemu/emulator.hpp"
+
+namespace rtemu_test {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// Lifecycle delays short enough to observe transitions quickly.
+rtemu::Config fastConfig();
+
+struct Response {
+  int status = 0;
+  Json body;        // parsed JSON body (null when empty or not JSON)
+  std::string raw;  // raw body
+  httplib::Headers headers;
+
+  std::string header(const std::string& name) const;
+  const Json& data() const { return body.at("data"); }
+  std::string errorCode() const;
+};
+
+enum class Auth { kApiKeyHeader, kBearer, kNone };
+
+class Api {
+ public:
+  Api(const rtemu::Emulator& emu, std::string key, Auth auth = Auth::kApiKeyHeader);
+  Api(int port, std::string key, Auth auth = Auth::kApiKeyHeader);
+
+  Response call(const std::string& method, const std::string& target,
+                const std::optional<Json>& body = std::nullopt, const httplib::Headers& extra = {});
+  Response callRaw(const std::string& method, const std::string& target, const std::string& body,
+                   const httplib::Headers& extra = {});
+
+  Response get(const std::string& target) { return call("GET", target); }
+  Response post(const std::string& target, const Json& body = Json::object()) {
+    return call("POST", target, body);
+  }
+
+  // Creates a sandbox (201 expected) and returns its JSON.
+  Json createSandbox(Json body = Json{{"template", "base-ubuntu"}});
+  // Polls GET /v1/sandboxes/{id} until `status` (fails the test after `timeout`).
+  Json waitForStatus(const std::string& id, const std::string& status,
+                     std::chrono::milliseconds timeout = 15s);
+  // Creates a sandbox and waits for it to be running.
+  Json runningSandbox(Json body = Json{{"template", "base-ubuntu"}});
+  // POST .../exec with {command, ...extra}; expects 200 and returns data.
+  Json exec(const std::string& id, const std::string& command, Json extra = Json::object());
+
+ private:
+  int port_;
+  std::string key_;
+  Auth auth_;
+};
+
+// POST .../exec from a helper thread: no Catch2 macros inside (they are not thread-safe).
+// Returns the response's `data`, or null when the request failed.
+Json execUnchecked(int port, const std::string& key, const std::string& id,
+                   const std::string& command, Json extra = Json::object());
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 15s);
+
+// True when process `pid` no longer runs (gone, or a zombie nobody reaps).
+bool processGone(int pid);
+
+}  // namespace rtemu_test

@@ -1,0 +1,183 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "emulator_env.hpp"
+#include "runtools/errors.hpp"
+
+using namespace runtools;
+using std::chrono::milliseconds;
+
+namespace {
+
+const WaitOptions kWait{std::chrono::seconds(20), milliseconds(20)};
+
+bool listed(const std::vector<SandboxInfo>& all, const std::string& id) {
+  return std::any_of(all.begin(), all.end(), [&](const SandboxInfo& s) { return s.id == id; });
+}
+
+}  // namespace
+
+TEST_CASE("a sandbox goes through its whole lifecycle") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+
+  CreateSandboxOptions options;
+  options.name = "lifecycle";
+  options.tags = {"it"};
+  options.env = {{"GREETING", "hello"}};
+  options.idleTimeout = std::chrono::seconds(120);
+  options.metadata = nlohmann::json{{"purpose", "test"}};
+  auto sandbox = rt.sandbox.create(options);
+  CHECK(sandbox.id().rfind("sandbox-", 0) == 0);
+  CHECK((sandbox.status() == "creating" || sandbox.status() == "pending"));
+  REQUIRE(sandbox.state());
+  CHECK(sandbox.state()->name == std::optional<std::string>("lifecycle"));
+  CHECK(sandbox.state()->templateName == "base-ubuntu");
+  CHECK_FALSE(sandbox.state()->raw.contains("env"));
+
+  const auto ready = sandbox.waitForReady(kWait);
+  CHECK(ready.status == "running");
+  CHECK(ready.sshReady);
+  CHECK(ready.metadata["purpose"] == "test");
+
+  const auto hello = sandbox.exec("echo \"$GREETING world\"");
+  CHECK(hello.stdoutText == "hello world\n");
+  CHECK(hello.exitCode == 0);
+  CHECK(hello.durationMs.has_value());
+
+  // Another handle on the same sandbox, by name.
+  CHECK(rt.sandbox.get("lifecycle").refresh().id == sandbox.id());
+
+  const auto pausing = sandbox.pause();
+  CHECK((pausing == "pausing" || pausing == "paused"));
+  CHECK(sandbox.waitForStatus("paused", kWait).status == "paused");
+  CHECK(sandbox.pause() == "paused");  // documented no-op
+  try {
+    sandbox.exec("true");
+    FAIL("exec on a paused sandbox must fail");
+  } catch (const ConflictError& e) {
+    CHECK(e.hasCode("sandbox_not_running"));
+    CHECK_FALSE(e.requestId().empty());
+  }
+
+  const auto resuming = sandbox.resume();
+  CHECK((resuming == "resuming" || resuming == "running"));
+  sandbox.waitForReady(kWait);
+  CHECK(sandbox.resume() == "running");  // documented no-op
+  CHECK(sandbox.exec("echo again").stdoutText == "again\n");
+
+  sandbox.destroy();
+  CHECK(sandbox.status() == "destroyed");
+  CHECK_THROWS_AS(sandbox.refresh(), NotFoundError);
+  CHECK_THROWS_AS(sandbox.destroy(), NotFoundError);
+  CHECK_FALSE(listed(rt.sandbox.list(), sandbox.id()));
+  ListSandboxesOptions destroyed;
+  destroyed.status = "destroyed";
+  CHECK(listed(rt.sandbox.list(destroyed), sandbox.id()));
+}
+
+TEST_CASE("a transitional sandbox refuses pause and resume") {
+  rtemu::Config config = test::fastEmulatorConfig();
+  config.createDelay = std::chrono::seconds(30);
+  test::EmulatorEnv env(config);
+  RunTools rt = env.client();
+  auto sandbox = rt.sandbox.create();
+  try {
+    sandbox.pause();
+    FAIL("pause while creating must fail");
+  } catch (const ConflictError& e) {
+    CHECK(e.hasCode("invalid_state_transition"));
+  }
+  CHECK_THROWS_AS(sandbox.exec("true"), ConflictError);
+  CHECK_THROWS_AS(sandbox.waitForReady(milliseconds(200), milliseconds(20)), TimeoutError);
+  sandbox.destroy();
+}
+
+TEST_CASE("waitForReady reports a sandbox that failed to start") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+  CreateSandboxOptions options;
+  options.tags = {"emu:fail-create"};
+  auto sandbox = rt.sandbox.create(options);
+  try {
+    sandbox.waitForReady(kWait);
+    FAIL("expected SandboxFailedError");
+  } catch (const SandboxFailedError& e) {
+    CHECK(e.status() == "failed");
+    CHECK(e.sandboxId() == sandbox.id());
+  }
+}
+
+TEST_CASE("names are unique among live sandboxes; update renames") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+  CreateSandboxOptions options;
+  options.name = "unique-name";
+  auto first = rt.sandbox.create(options);
+  try {
+    rt.sandbox.create(options);
+    FAIL("duplicate name must be refused");
+  } catch (const ConflictError& e) {
+    CHECK(e.hasCode("already_exists"));
+  }
+
+  UpdateSandboxOptions rename;
+  rename.name = "renamed";
+  CHECK(first.update(rename).name == std::optional<std::string>("renamed"));
+  CHECK(rt.sandbox.get("renamed").refresh().id == first.id());
+  CHECK_NOTHROW(rt.sandbox.create(options));  // the old name is free again
+
+  first.destroy();
+  options.name = "renamed";
+  CHECK_NOTHROW(rt.sandbox.create(options));  // destroyed sandboxes release their name
+}
+
+TEST_CASE("bad input is refused by the server with a typed error") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+  CreateSandboxOptions options;
+  options.templateName = "windows-xp";
+  try {
+    rt.sandbox.create(options);
+    FAIL("unknown template must be refused");
+  } catch (const BadRequestError& e) {
+    CHECK(e.status() == 400);
+    CHECK(e.hasCode("validation_error"));
+  }
+  CHECK_THROWS_AS(rt.sandbox.get("sandbox-000000000000").refresh(), NotFoundError);
+}
+
+TEST_CASE("url, ssh and the activity feed of a running sandbox") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+  auto sandbox = rt.sandbox.create();
+  sandbox.waitForReady(kWait);
+  sandbox.exec("echo one");
+  sandbox.exec("exit 4");
+
+  const auto url = sandbox.url(3000);
+  CHECK(url.port == 3000);
+  CHECK(url.url.find(sandbox.id()) != std::string::npos);
+
+  const auto ssh = sandbox.ssh();
+  CHECK(ssh.user == sandbox.id());
+  CHECK(ssh.port == 22);
+  CHECK(ssh.command.find(sandbox.id()) != std::string::npos);
+
+  const auto events = sandbox.activity();
+  CHECK(events.size() >= 3);
+  const auto created = std::find_if(events.begin(), events.end(), [](const ActivityEvent& e) {
+    return e.eventType == "sandbox.created";
+  });
+  REQUIRE(created != events.end());
+  CHECK(created->resourceId == sandbox.id());
+  CHECK(created->createdAt.has_value());
+
+  ActivityListOptions small;
+  small.limit = 1;
+  const auto page = sandbox.activityPage(small);
+  CHECK(page.data.size() == 1);
+  CHECK(page.hasMore);
+  CHECK(sandbox.activity(small).size() == events.size());
+}

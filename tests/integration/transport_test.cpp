@@ -1,0 +1,223 @@
+// The libcurl transport over real sockets: connection reuse, timeouts,
+// refused connections, header hygiene, responses from a misbehaving proxy.
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "runtools/client.hpp"
+#include "runtools/errors.hpp"
+#include "runtools/http.hpp"
+
+using namespace runtools;
+using std::chrono::milliseconds;
+
+namespace {
+
+// A TCP socket bound to an ephemeral loopback port. Listening, it accepts
+// connections into its backlog and never answers.
+class RawSocket {
+ public:
+  explicit RawSocket(bool listening) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    if (listening) {
+      REQUIRE(::listen(fd_, 16) == 0);
+    } else {
+      ::close(fd_);  // nothing listens on the port any more
+      fd_ = -1;
+    }
+  }
+  ~RawSocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A small HTTP server on a background thread.
+class LocalServer {
+ public:
+  LocalServer() {
+    server_.set_keep_alive_max_count(1000);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() is a no-op until the server runs: wait for it, or the
+    // destructor could join a thread that never stops.
+    while (!server_.is_running())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~LocalServer() {
+    server_.stop();
+    thread_.join();
+  }
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+  httplib::Server& server() { return server_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+ClientOptions optionsFor(const std::string& url, int maxRetries = 0) {
+  ClientOptions options;
+  options.apiKey = "rt_test_TransportTransportTransport00";
+  options.apiUrl = url;
+  options.maxRetries = maxRetries;
+  options.retryPolicy.initialDelay = milliseconds(1);
+  options.retryPolicy.maxDelay = milliseconds(2);
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a refused connection is a TransportError of kind ConnectionFailed") {
+  RawSocket closed(false);
+  auto transport = makeCurlTransport();
+  HttpRequest request;
+  request.url = closed.url() + "/v1/sandboxes";
+  try {
+    transport->send(request);
+    FAIL("expected TransportError");
+  } catch (const TransportError& e) {
+    CHECK(e.kind() == TransportError::Kind::ConnectionFailed);
+    CHECK(e.beforeRequestSent());
+  }
+
+  RunTools rt(optionsFor(closed.url(), 2));
+  CHECK_THROWS_WITH(rt.sandbox.list(), Catch::Contains("3 attempts"));
+}
+
+TEST_CASE("a server that never answers hits the request timeout") {
+  RawSocket silent(true);
+  auto transport = makeCurlTransport();
+  HttpRequest request;
+  request.url = silent.url() + "/v1/sandboxes?secret=hidden";
+  request.timeout = milliseconds(300);
+  try {
+    transport->send(request);
+    FAIL("expected TimeoutError");
+  } catch (const TimeoutError& e) {
+    const std::string text = e.what();
+    CHECK(text.find("timed out") != std::string::npos);
+    CHECK(text.find("hidden") == std::string::npos);  // no query strings in messages
+  }
+
+  ClientOptions options = optionsFor(silent.url());
+  options.timeout = milliseconds(200);
+  RunTools rt(options);
+  CHECK_THROWS_AS(rt.sandbox.get("sandbox-1").refresh(), TimeoutError);
+}
+
+TEST_CASE("header values with CR or LF are refused before sending") {
+  LocalServer local;
+  int hits = 0;
+  local.server().Get("/x", [&](const httplib::Request&, httplib::Response& res) {
+    ++hits;
+    res.set_content("{}", "application/json");
+  });
+  auto transport = makeCurlTransport();
+  HttpRequest request;
+  request.url = local.url() + "/x";
+  request.headers.add("X-Injected", "a\r\nX-Evil: 1");
+  CHECK_THROWS_AS(transport->send(request), InvalidArgumentError);
+  CHECK(hits == 0);
+}
+
+TEST_CASE("sequential calls reuse one keep-alive connection") {
+  LocalServer local;
+  std::mutex mutex;
+  std::set<int> clientPorts;
+  local.server().Get("/v1/sandboxes/s", [&](const httplib::Request& req, httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      clientPorts.insert(req.remote_port);
+    }
+    res.set_content(R"({"data":{"id":"s","status":"running"}})", "application/json");
+  });
+  RunTools rt(optionsFor(local.url()));
+  auto sandbox = rt.sandbox.get("s");
+  for (int i = 0; i < 10; ++i)
+    sandbox.refresh();
+  CHECK(clientPorts.size() == 1);
+}
+
+TEST_CASE("an HTML page from a proxy becomes a typed error over real HTTP") {
+  LocalServer local;
+  local.server().Get("/v1/sandboxes/s", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 503;
+    res.set_content("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                    "text/html");
+  });
+  RunTools rt(optionsFor(local.url()));
+  try {
+    rt.sandbox.get("s").refresh();
+    FAIL("expected ServerError");
+  } catch (const ServerError& e) {
+    CHECK(e.status() == 503);
+    CHECK(e.message().find("503 Service Temporarily Unavailable") != std::string::npos);
+  }
+}
+
+TEST_CASE("redirects are not followed, so credentials never travel elsewhere") {
+  LocalServer target;
+  int targetHits = 0;
+  target.server().Get(".*", [&](const httplib::Request&, httplib::Response& res) {
+    ++targetHits;
+    res.set_content("{}", "application/json");
+  });
+  LocalServer origin;
+  origin.server().Get(".*", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_redirect(target.url() + "/steal");
+  });
+  RunTools rt(optionsFor(origin.url()));
+  try {
+    rt.sandbox.get("s").refresh();
+    FAIL("a redirect must surface as an error");
+  } catch (const ApiError& e) {
+    CHECK(e.status() == 302);
+  }
+  CHECK(targetHits == 0);
+}
+
+TEST_CASE("a GET that fails with 503 is retried and then succeeds over real HTTP") {
+  LocalServer local;
+  int calls = 0;
+  local.server().Get("/v1/sandboxes/s", [&](const httplib::Request&, httplib::Response& res) {
+    if (++calls < 3) {
+      res.status = 503;
+      res.set_header("Retry-After", "0");
+      res.set_content(R"({"error":{"code":"service_unavailable","message":"busy"}})",
+                      "application/json");
+      return;
+    }
+    res.set_content(R"({"data":{"id":"s","status":"running"}})", "application/json");
+  });
+  RunTools rt(optionsFor(local.url(), 2));
+  CHECK(rt.sandbox.get("s").refresh().status == "running");
+  CHECK(calls == 3);
+}
