@@ -14,11 +14,11 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRUNTOOLS_BUILD_EXAMPLES=ON -DRUNTOOLS_BUILD_EMULATOR=ON \
   -DRUNTOOLS_WERROR="${RUNTOOLS_WERROR:-OFF}" >/dev/null
 cmake --build "$build" --parallel "$(nproc)" --target runtools-emulator \
-  example_quickstart example_sandbox_lifecycle
+  example_quickstart example_sandbox_lifecycle example_workspace_files
 
 run_all() {
   local failed=0
-  for example in quickstart sandbox_lifecycle; do
+  for example in quickstart sandbox_lifecycle workspace_files; do
     echo "=== $example"
     if ! "$build/examples/$example"; then
       echo "=== $example FAILED" >&2

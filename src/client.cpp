@@ -40,7 +40,9 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
 RunTools::RunTools(ClientOptions options)
     : services_(
           internal::makeServices(internal::resolveConfig(options), std::move(options.transport))),
-      sandbox(services_->api) {}
+      sandbox(services_->api),
+      workspace(services_->api, services_->storage),
+      workspaces(workspace) {}
 
 const std::string& RunTools::apiUrl() const noexcept {
   return services_->config.apiUrl;

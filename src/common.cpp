@@ -105,6 +105,11 @@ std::optional<Timestamp> parseTimestamp(std::string_view text) {
   const std::int64_t days =
       daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds;
+  // Timestamp's range (years 1678..2261 with nanosecond ticks): outside it,
+  // the time cannot be represented.
+  static const std::int64_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(Timestamp::duration::max()).count() - 1;
+  if (seconds < -kLimit || seconds > kLimit) return std::nullopt;
   const auto since = std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
   return Timestamp(std::chrono::duration_cast<Timestamp::duration>(since));
 }

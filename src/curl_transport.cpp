@@ -5,7 +5,11 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <exception>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -34,14 +38,47 @@ std::string describeUrl(const std::string& url) {
   return cut == std::string::npos ? url : url.substr(0, cut);
 }
 
+// Error bodies are kept for messages; beyond this they are not needed.
+constexpr std::size_t kMaxErrorBody = 1024 * 1024;
+
 struct Exchange {
+  CURL* handle = nullptr;
   HttpResponse response;
+  BodySource* source = nullptr;
+  BodySink* sink = nullptr;
+  // An exception thrown by the source or the sink, rethrown after the transfer.
+  std::exception_ptr error;
 };
 
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
-  exchange->response.body.append(data, size * count);
-  return size * count;
+  const std::size_t length = size * count;
+  if (exchange->sink != nullptr) {
+    long status = 0;
+    curl_easy_getinfo(exchange->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      try {
+        exchange->sink->write(data, length);
+      } catch (...) {
+        exchange->error = std::current_exception();
+        return 0;  // aborts the transfer
+      }
+      return length;
+    }
+    if (exchange->response.body.size() >= kMaxErrorBody) return length;
+  }
+  exchange->response.body.append(data, length);
+  return length;
+}
+
+std::size_t onRead(char* buffer, std::size_t size, std::size_t count, void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  try {
+    return exchange->source->read(buffer, size * count);
+  } catch (...) {
+    exchange->error = std::current_exception();
+    return CURL_READFUNC_ABORT;
+  }
 }
 
 std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
@@ -72,6 +109,24 @@ bool hasControlCharacters(std::string_view text) {
     if ((c < 0x20 && c != '\t') || c == 0x7F) return true;
   }
   return false;
+}
+
+// A positive timeout as libcurl's long milliseconds (0 would mean "none").
+long toCurlMillis(std::chrono::milliseconds value) {
+  const long long count = value.count();
+  if (count <= 0) return 1;
+  return static_cast<long>(std::min<long long>(count, std::numeric_limits<long>::max()));
+}
+
+// An RFC 9110 token (header names, methods).
+bool isToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool ok = std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
+    if (!ok || c == 0) return false;
+  }
+  return true;
 }
 
 class SlistGuard {
@@ -113,18 +168,26 @@ class CurlTransport final : public Transport {
 
   HttpResponse send(const HttpRequest& request) override {
     for (const auto& [name, value] : request.headers) {
-      if (name.empty() || hasControlCharacters(name) || hasControlCharacters(value)) {
-        throw InvalidArgumentError("HTTP header \"" + (hasControlCharacters(name) ? "" : name) +
+      if (!isToken(name)) {
+        throw InvalidArgumentError("invalid HTTP header name");
+      }
+      if (hasControlCharacters(value)) {
+        throw InvalidArgumentError("HTTP header \"" + name +
                                    "\" contains CR, LF or other control characters");
       }
     }
-    if (hasControlCharacters(request.method) || request.method.empty()) {
-      throw InvalidArgumentError("invalid HTTP method");
+    if (!isToken(request.method)) throw InvalidArgumentError("invalid HTTP method");
+    if ((request.method == "GET" || request.method == "HEAD") &&
+        (!request.body.empty() || request.bodySource)) {
+      throw InvalidArgumentError(request.method + " requests cannot carry a body");
     }
 
     HandleLease lease(*this);
     CURL* h = lease.get();
     Exchange exchange;
+    exchange.handle = h;
+    exchange.sink = request.bodySink.get();
+    exchange.source = request.bodySource.get();
     char errorText[CURL_ERROR_SIZE] = {0};
 
     SlistGuard headers;
@@ -136,18 +199,20 @@ class CurlTransport final : public Transport {
       }
     }
     headers.append("Expect:");  // no 100-continue round trip for large bodies
-    if (!request.body.empty() && !hasContentType) headers.append("Content-Type:");
+    if (!hasContentType) headers.append("Content-Type:");  // not libcurl's form default
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_SHARE, share_);
+    // libcurl silently re-sends a request whose reused connection turns out
+    // to be dead; a request that must not run twice gets a fresh connection.
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, request.idempotent ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(request.connectTimeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, toCurlMillis(request.timeout));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, toCurlMillis(request.connectTimeout));
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -166,8 +231,14 @@ class CurlTransport final : public Transport {
     } else {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
-        request.method == "PATCH") {
+    if (exchange.source != nullptr) {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, &onRead);
+      curl_easy_setopt(h, CURLOPT_READDATA, &exchange);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(exchange.source->size()));
+    } else if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+               request.method == "PATCH") {
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                        static_cast<curl_off_t>(request.body.size()));
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
@@ -178,6 +249,10 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
 
+    if (exchange.error) {
+      lease.discard();
+      std::rethrow_exception(exchange.error);
+    }
     if (rc != CURLE_OK) {
       lease.discard();
       throwFor(rc, errorText, request);

@@ -11,9 +11,11 @@ std::string describe(int status, const std::string& code, const std::string& mes
   std::string text = code.empty() ? std::string("error") : code;
   text += ": ";
   text += message.empty() ? std::string("(no message)") : message;
-  text += " (HTTP " + std::to_string(status);
-  if (!requestId.empty()) text += ", request " + requestId;
-  text += ")";
+  if (status != 0) {
+    text += " (HTTP " + std::to_string(status);
+    if (!requestId.empty()) text += ", request " + requestId;
+    text += ")";
+  }
   return text;
 }
 
@@ -42,9 +44,12 @@ RateLimitError::RateLimitError(int status, std::string code, std::string message
     : ApiError(status, std::move(code), std::move(message), std::move(requestId), std::move(body)),
       retryAfter_(retryAfter) {}
 
-SandboxFailedError::SandboxFailedError(std::string sandboxId, std::string status)
-    : Error("sandbox_failed: sandbox " + sandboxId + " is " + status + " and cannot become ready"),
+SandboxFailedError::SandboxFailedError(std::string sandboxId, std::string sandboxStatus)
+    : ApiError(
+          0, "sandbox_failed",
+          "sandbox " + sandboxId + " reached status '" + sandboxStatus + "', which it cannot leave",
+          "", ""),
       sandboxId_(std::move(sandboxId)),
-      status_(std::move(status)) {}
+      sandboxStatus_(std::move(sandboxStatus)) {}
 
 }  // namespace runtools

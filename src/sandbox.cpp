@@ -264,27 +264,49 @@ ExecResult Sandbox::exec(const std::string& command, const ExecOptions& options)
   request.method = "POST";
   request.path = makePath({"sandboxes", id_, "exec"});
   request.body = std::move(body);
-  request.timeout = std::max(api_->defaultTimeout(),
-                             options.timeout.value_or(kDefaultExecTimeout) + kExecHttpMargin);
-  return api_->call(request).data().get<ExecResult>();
+  request.timeout = std::max(
+      api_->defaultTimeout(),
+      internal::saturatingAdd(options.timeout.value_or(kDefaultExecTimeout), kExecHttpMargin));
+  const auto response = api_->call(request);
+  const json& data = response.data();
+  if (!js::optInt(data, {"exitCode", "exit_code"})) {
+    throw InvalidResponseError(response.status,
+                               "the exec response of sandbox " + id_ + " carries no exit code");
+  }
+  return data.get<ExecResult>();
 }
 
-std::string Sandbox::lifecycleAction(const char* action) const {
+std::string Sandbox::lifecycleAction(const char* action, const char* transitional,
+                                     const char* settled) const {
   internal::ApiRequest request;
   request.method = "POST";
   request.path = makePath({"sandboxes", id_, action});
   // Pausing a paused sandbox and resuming a running one are documented
   // no-ops, so these actions are safe to repeat.
   request.idempotent = true;
-  const auto status = js::string(api_->call(request).data(), {"status"});
+  std::string status;
+  try {
+    status = js::string(api_->call(request).data(), {"status"});
+  } catch (const ConflictError& error) {
+    // Already on its way (an earlier attempt whose answer was lost, or a
+    // second call): report where the sandbox is rather than fail.
+    if (!error.hasCode("invalid_state_transition")) throw;
+    const auto current = refresh().status;
+    if (current != transitional && current != settled) throw;
+    return current;
+  }
   std::lock_guard<std::mutex> lock(shared_->mutex);
   if (shared_->state && !status.empty()) shared_->state->status = status;
   return status;
 }
 
-std::string Sandbox::pause() const { return lifecycleAction("pause"); }
+std::string Sandbox::pause() const {
+  return lifecycleAction("pause", "pausing", "paused");
+}
 
-std::string Sandbox::resume() const { return lifecycleAction("resume"); }
+std::string Sandbox::resume() const {
+  return lifecycleAction("resume", "resuming", "running");
+}
 
 void Sandbox::destroy() const {
   api_->del(makePath({"sandboxes", id_}));
@@ -296,21 +318,13 @@ void Sandbox::destroy() const {
   }
 }
 
-SandboxInfo Sandbox::waitForReady(std::chrono::milliseconds timeout,
-                                  std::chrono::milliseconds pollInterval) const {
-  WaitOptions options;
-  options.timeout = timeout;
-  options.pollInterval = pollInterval;
-  return waitForReady(options);
-}
-
 template <class Done>
 SandboxInfo Sandbox::pollUntil(Done done, const std::string& goal,
                                const WaitOptions& options) const {
   if (options.timeout.count() < 0) throw InvalidArgumentError("wait: negative timeout");
   const auto pollInterval = std::max(options.pollInterval, std::chrono::milliseconds(10));
   const auto& clock = api_->clock();
-  const auto deadline = clock.now() + options.timeout;
+  const auto deadline = internal::deadlineAfter(clock.now(), options.timeout);
   for (;;) {
     SandboxInfo info = refresh();
     if (done(info)) return info;

@@ -10,9 +10,12 @@
 namespace rtemu {
 
 bool scopesAllow(const std::vector<std::string>& scopes, const std::string& required) {
+  // "family:*" allows every scope of that family ("sandbox:*" -> "sandbox:read", ...).
+  const std::string family = required.substr(0, required.find(':'));
   for (const std::string& scope : scopes) {
-    if (scope == "*" || scope == "sandbox:*" || scope == "sandboxes") return true;
-    if (scope == required) return true;
+    if (scope == "*" || scope == required || scope == family + ":*") return true;
+    // Legacy names (spec section 2.2).
+    if (family == "sandbox" && scope == "sandboxes") return true;
     if (scope == "sandboxes:read" && required == "sandbox:read") return true;
   }
   return false;

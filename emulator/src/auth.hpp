@@ -21,7 +21,9 @@ struct Principal {
   bool defaultOrg = false;
 };
 
-// Scope checks for the sandbox routes (spec section 2.2): "*" and "sandbox:*" allow all.
+// Scope checks (spec section 2.2): "*" allows everything, "family:*" every scope of that family
+// ("files:*" -> files:read and files:write); legacy "sandboxes"/"sandboxes:read" map to the
+// sandbox scopes.
 bool scopesAllow(const std::vector<std::string>& scopes, const std::string& required);
 
 // Parses "30d" | "12h" | "90m" | "45s" into milliseconds; nullopt when malformed.

@@ -89,8 +89,10 @@ void addControlRoutes(Router& router, const ControlRoutesConfig& config) {
   SandboxStore* store = config.store;
   router.add("POST", "/_emu/keys", Access::kControl,
              [keys](ApiRequest& request) { return mintKey(*keys, request); });
-  router.add("POST", "/_emu/reset", Access::kControl, [store](ApiRequest&) {
-    store->reset();
+  WorkspaceStore* workspaces = config.workspaces;
+  router.add("POST", "/_emu/reset", Access::kControl, [store, workspaces](ApiRequest&) {
+    store->reset();  // first: removes the mount symlinks, never their targets
+    if (workspaces) workspaces->reset();
     return okReply(Json{{"reset", true}});
   });
 }

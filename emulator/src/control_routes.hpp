@@ -5,12 +5,14 @@
 #include "auth.hpp"
 #include "router.hpp"
 #include "sandbox_store.hpp"
+#include "workspace_store.hpp"
 
 namespace rtemu {
 
 struct ControlRoutesConfig {
   KeyStore* keys = nullptr;
   SandboxStore* store = nullptr;
+  WorkspaceStore* workspaces = nullptr;
 };
 
 void addControlRoutes(Router& router, const ControlRoutesConfig& config);

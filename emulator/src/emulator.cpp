@@ -1,5 +1,6 @@
 #include "rtemu/emulator.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "auth.hpp"
 #include "control_routes.hpp"
+#include "fs_util.hpp"
 #include "http_server.hpp"
 #include "ids.hpp"
 #include "json_util.hpp"
@@ -20,6 +22,8 @@
 #include "router.hpp"
 #include "sandbox_routes.hpp"
 #include "sandbox_store.hpp"
+#include "workspace_routes.hpp"
+#include "workspace_store.hpp"
 
 namespace rtemu {
 
@@ -30,6 +34,7 @@ namespace {
 constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr char kOrgFile[] = "organization.json";
 constexpr char kStateFile[] = "sandboxes.json";
+constexpr char kWorkspacesFile[] = "workspaces.json";
 
 std::string makeTempDir() {
   const char* tmp = std::getenv("TMPDIR");
@@ -51,8 +56,7 @@ std::string loadOrCreateDefaultOrg(const fs::path& stateDir, const std::string& 
       return saved["defaultOrgId"].get<std::string>();
     }
   }
-  std::ofstream out(file, std::ios::trunc);
-  out << dumpJson(Json{{"defaultOrgId", fresh}});
+  writeFileAtomically(file, dumpJson(Json{{"defaultOrgId", fresh}}), false);
   return fresh;
 }
 
@@ -82,6 +86,7 @@ struct Emulator::Impl {
   KeyStore keys;
   RateLimiter limiter;
   std::unique_ptr<SandboxStore> store;
+  std::unique_ptr<WorkspaceStore> workspaces;
   Router router;
   std::unique_ptr<HttpFrontend> http;
   int port = -1;
@@ -103,9 +108,11 @@ struct Emulator::Impl {
       }
       keys.setDefaultOrgId(loadOrCreateDefaultOrg(stateDir, keys.defaultOrgId()));
     }
-    std::error_code ec;
-    fs::create_directories(fs::path(stateDir) / "sandboxes", ec);
-    if (ec) throw std::runtime_error("cannot create " + stateDir + "/sandboxes");
+    for (const char* sub : {"sandboxes", "workspaces"}) {
+      std::error_code ec;
+      fs::create_directories(fs::path(stateDir) / sub, ec);
+      if (ec) throw std::runtime_error("cannot create " + stateDir + "/" + sub);
+    }
   }
 
   void removeOwnedStateDir() {
@@ -127,12 +134,27 @@ void Emulator::start() {
   std::lock_guard<std::mutex> lock(d.lifecycleMutex);
   if (d.started) throw std::logic_error("Emulator::start() called twice");
   d.started = true;
+  // httplib writes to sockets with plain send(): a client that hangs up mid-response would
+  // raise SIGPIPE and kill the process. Ignore it unless the application chose a handler.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
   try {
     d.prepareStateDir();
     LifecycleDelays delays{d.config.createDelay, d.config.pauseDelay, d.config.resumeDelay};
+    // Absolute: mount symlinks point into the workspaces directory.
+    const fs::path stateRoot = fs::absolute(d.stateDir);
     std::optional<fs::path> stateFile;
-    if (!d.ownsStateDir) stateFile = fs::path(d.stateDir) / kStateFile;
-    d.store = std::make_unique<SandboxStore>(fs::path(d.stateDir) / "sandboxes", delays, stateFile);
+    std::optional<fs::path> workspacesFile;
+    if (!d.ownsStateDir) {
+      stateFile = stateRoot / kStateFile;
+      workspacesFile = stateRoot / kWorkspacesFile;
+    }
+    d.workspaces = std::make_unique<WorkspaceStore>(stateRoot / "workspaces", workspacesFile);
+    d.workspaces->restore();
+    d.store = std::make_unique<SandboxStore>(stateRoot / "sandboxes", delays, stateFile,
+                                             stateRoot / "workspaces");
     d.store->restore();
 
     Impl* self = &d;
@@ -142,8 +164,13 @@ void Emulator::start() {
     sandboxConfig.baseUrl = [self] {
       return "http://" + formatHost(self->config.host) + ":" + std::to_string(self->port);
     };
+    WorkspaceStore* workspaces = d.workspaces.get();
+    sandboxConfig.workspaceExists = [workspaces](const std::string& orgId, const std::string& id) {
+      return workspaces->exists(orgId, id);
+    };
     addSandboxRoutes(d.router, sandboxConfig);
-    addControlRoutes(d.router, ControlRoutesConfig{&d.keys, d.store.get()});
+    addWorkspaceRoutes(d.router, WorkspaceRoutesConfig{workspaces, d.store.get()});
+    addControlRoutes(d.router, ControlRoutesConfig{&d.keys, d.store.get(), workspaces});
     addProxyRoutes(d.router, d.store.get());
 
     d.http = std::make_unique<HttpFrontend>(d.router, d.keys, d.limiter, d.config.quiet);

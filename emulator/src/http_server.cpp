@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -19,7 +22,14 @@
 namespace rtemu {
 namespace {
 
-constexpr std::size_t kMaxPayloadBytes = 16u << 20;
+// Buffered (JSON) bodies: 16 MiB at most.
+constexpr std::uint64_t kMaxBufferedBodyBytes = 16u << 20;
+// Streaming routes enforce their own limits; this only stops httplib from refusing first.
+constexpr std::size_t kServerPayloadMaxBytes = std::size_t{1} << 30;
+// A body left unread by an early answer (auth failure, oversize JSON...) is read and discarded
+// when it is at most this large, so that a client that sends its whole body before reading
+// sees the answer; a larger one gets the answer and `Connection: close` instead.
+constexpr std::uint64_t kMaxDrainBytes = std::uint64_t{128} << 20;
 constexpr std::size_t kKeepAliveMaxCount = 1000;
 constexpr time_t kKeepAliveTimeoutSeconds = 5;
 constexpr std::size_t kWorkerThreads = 64;
@@ -103,6 +113,12 @@ void requireAccess(Access access, const Principal& principal) {
     case Access::kSandboxWrite:
       scope = "sandbox:write";
       break;
+    case Access::kFilesRead:
+      scope = "files:read";
+      break;
+    case Access::kFilesWrite:
+      scope = "files:write";
+      break;
   }
   if (!scopesAllow(principal.scopes, scope)) {
     throw ApiError(403, "forbidden", std::string("The API key lacks the '") + scope + "' scope");
@@ -150,7 +166,84 @@ void shutdownServerConnections(int port) {
   }
 }
 
+std::optional<std::uint64_t> parseContentLength(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  const std::string text = req.get_header_value("Content-Length");
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
 }  // namespace
+
+// The body of one request, read through httplib's ContentReader (valid only while the
+// handler runs). Tracks whether it has been consumed.
+class RequestBody : public BodyStream {
+ public:
+  RequestBody(const httplib::Request& req, const httplib::ContentReader& reader)
+      : req_(req), reader_(reader), length_(parseContentLength(req)) {
+    // httplib reads a DELETE body only when it has a Content-Length; requests without a body
+    // have nothing to consume.
+    const bool chunked =
+        req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    if (!chunked && (!length_ || *length_ == 0)) consumed_ = true;  // (and complete)
+  }
+
+  std::optional<std::uint64_t> contentLength() const override { return length_; }
+  bool isMultipart() const override { return req_.is_multipart_form_data(); }
+
+  bool readMultipart(const PartCallback& onPart, const DataCallback& onData) override {
+    if (consumed_ || !isMultipart()) return false;
+    consumed_ = true;
+    complete_ = reader_(
+        [&](const httplib::MultipartFormData& part) {
+          return onPart(MultipartPart{part.name, part.filename, part.content_type});
+        },
+        [&](const char* data, std::size_t size) { return onData(data, size); });
+    return complete_;
+  }
+
+  // Reads the whole body (the data of every part when it is multipart), passing it to
+  // `onData`. False when malformed, truncated or `onData` refused.
+  bool readAll(const DataCallback& onData) {
+    if (consumed_) return complete_;
+    consumed_ = true;
+    if (isMultipart()) {
+      complete_ = reader_([](const httplib::MultipartFormData&) { return true; },
+                          [&](const char* data, std::size_t size) { return onData(data, size); });
+    } else {
+      complete_ = reader_([&](const char* data, std::size_t size) { return onData(data, size); });
+    }
+    return complete_;
+  }
+
+  // Discards the unread rest of the body when it is small enough; false when the connection
+  // must be closed instead (too large, or unreadable).
+  bool drain() {
+    if (consumed_) return true;
+    if (length_ && *length_ > kMaxDrainBytes) return false;
+    std::uint64_t seen = 0;
+    return readAll([&seen](const char*, std::size_t size) {
+      seen += size;
+      return seen <= kMaxDrainBytes;
+    });
+  }
+
+  bool consumed() const { return consumed_; }
+  // Read to its end: the connection can serve another request.
+  bool complete() const { return consumed_ && complete_; }
+
+ private:
+  const httplib::Request& req_;
+  const httplib::ContentReader& reader_;
+  const std::optional<std::uint64_t> length_;
+  bool consumed_ = false;
+  bool complete_ = true;
+};
 
 HttpFrontend::HttpFrontend(const Router& router, const KeyStore& keys, RateLimiter& limiter,
                            bool quiet)
@@ -158,23 +251,33 @@ HttpFrontend::HttpFrontend(const Router& router, const KeyStore& keys, RateLimit
   server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   server_.set_keep_alive_max_count(kKeepAliveMaxCount);
   server_.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
-  server_.set_payload_max_length(kMaxPayloadBytes);
-  // Only SO_REUSEADDR: httplib's default also sets SO_REUSEPORT, which would let a second
-  // emulator silently share a port instead of failing to bind.
+  server_.set_payload_max_length(kServerPayloadMaxBytes);
+  // SO_REUSEADDR but not httplib's default SO_REUSEPORT, which would let a second emulator
+  // silently share a port instead of failing to bind. TCP_NODELAY (inherited by accepted
+  // sockets): httplib writes headers and body separately, and Nagle's algorithm would hold the
+  // body back until the client's delayed ACK, some 40 ms per keep-alive request.
   server_.set_socket_options([](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
     ::fcntl(sock, F_SETFD, FD_CLOEXEC);
   });
 
+  // Methods with a body go through content readers so that the body is read under our
+  // control: buffered (with a limit) for JSON routes, streamed to the handler for uploads.
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    dispatch(req, res);
+    dispatch(req, res, nullptr);
+  };
+  auto withBody = [this](const httplib::Request& req, httplib::Response& res,
+                         const httplib::ContentReader& reader) {
+    RequestBody body(req, reader);
+    dispatch(req, res, &body);
   };
   server_.Get(".*", handler);
-  server_.Post(".*", handler);
-  server_.Put(".*", handler);
-  server_.Patch(".*", handler);
-  server_.Delete(".*", handler);
+  server_.Post(".*", withBody);
+  server_.Put(".*", withBody);
+  server_.Patch(".*", withBody);
+  server_.Delete(".*", withBody);
   server_.Options(".*", handler);
 
   // Errors raised by httplib itself (unparsable request, payload too large...) still get the
@@ -200,6 +303,22 @@ HttpFrontend::HttpFrontend(const Router& router, const KeyStore& keys, RateLimit
     return httplib::Server::HandlerResponse::Handled;
   };
   server_.set_error_handler(std::move(onError));
+  // A client that asks before sending a body (curl does for large ones) learns at once that a
+  // streamed route refuses its declared size; the error handler renders the JSON 413.
+  server_.set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        const std::size_t q = req.target.find('?');
+        const Router::Match match =
+            router_.match(req.method, splitPathSegments(req.target.substr(0, q)));
+        const auto length = parseContentLength(req);
+        if (match.route && match.route->maxBodyBytes > 0 && length &&
+            *length > match.route->maxBodyBytes) {
+          res.status = 413;  // httplib answers with res as is
+          res.set_header("Connection", "close");
+          return 413;
+        }
+        return 100;
+      });
   server_.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         const std::string requestId = newRequestId();
@@ -255,20 +374,62 @@ void HttpFrontend::stop() {
   thread_.join();
 }
 
-void HttpFrontend::dispatch(const httplib::Request& req, httplib::Response& res) {
+void HttpFrontend::dispatch(const httplib::Request& req, httplib::Response& res,
+                            RequestBody* body) {
   const std::string requestId = newRequestId();
   res.set_header("X-Request-ID", requestId);
+  bool closeConnection = false;
   try {
-    serve(req, res, requestId);
+    serve(req, res, requestId, body, closeConnection);
   } catch (const ApiError& error) {
     writeError(res, error, requestId);
   } catch (const std::exception&) {
     writeError(res, ApiError(500, "internal_error", "Internal error"), requestId);
   }
+  if (!res.has_header("X-RateLimit-Limit")) {
+    // Refused before the rate limiter ran (unreadable or oversize body).
+    const auto credential =
+        extractCredential(req.get_header_value("Authorization"), req.get_header_value("X-API-Key"));
+    setRateHeaders(res, limiter_.peek(bucketFor(credential, req.remote_addr)));
+  }
+  // A body the handler did not read (or read only in part) would otherwise be parsed as the
+  // next request: drain it when small enough, else close the connection after this answer.
+  if (body && !body->complete()) {
+    const int status = res.status;  // httplib sets 400/413 when a read fails
+    if ((closeConnection || body->consumed() || !body->drain()) &&
+        res.get_header_value("Connection") != "close") {
+      res.set_header("Connection", "close");
+    }
+    res.status = status;
+  }
+}
+
+// Reads a buffered route's body into `out`: 413 over the limit (the rest is drained when small
+// enough, else the connection is closed), 400 when the body is malformed or truncated.
+void HttpFrontend::readBufferedBody(RequestBody& body, std::string& out) {
+  const auto length = body.contentLength();
+  const ApiError tooLarge(
+      413, "payload_too_large",
+      "Request body exceeds " + std::to_string(kMaxBufferedBodyBytes) + " bytes");
+  if (length && *length > kMaxBufferedBodyBytes) throw tooLarge;
+  const bool multipart = body.isMultipart();  // not JSON: its content is ignored
+  bool over = false;
+  const bool ok = body.readAll([&](const char* data, std::size_t size) {
+    if (over || out.size() + size > kMaxBufferedBodyBytes) {
+      over = true;
+      return false;
+    }
+    if (!multipart) out.append(data, size);
+    return true;
+  });
+  // Either way the body was read only in part: dispatch() closes the connection.
+  if (over) throw tooLarge;
+  if (!ok) throw ApiError(400, "bad_request", "The request body could not be read");
+  if (multipart) out.clear();
 }
 
 void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
-                         const std::string& requestId) {
+                         const std::string& requestId, RequestBody* body, bool& closeConnection) {
   const std::string& target = req.target;
   const std::size_t q = target.find('?');
   ApiRequest request;
@@ -278,8 +439,19 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
   request.segments = splitPathSegments(request.rawPath);
   request.query = parseQuery(request.rawQuery);
   request.headers.assign(req.headers.begin(), req.headers.end());
-  request.body = &req.body;
   request.requestId = requestId;
+
+  const Router::Match match = router_.match(req.method, request.segments);
+  std::string bufferedBody;
+  request.body = &bufferedBody;
+  if (body) {
+    if (match.route && match.route->bodyMode == BodyMode::kStreamed) {
+      request.bodyStream = body;
+    } else {
+      // As before content readers: the body is read before anything else is decided.
+      readBufferedBody(*body, bufferedBody);
+    }
+  }
 
   const auto credential =
       extractCredential(req.get_header_value("Authorization"), req.get_header_value("X-API-Key"));
@@ -292,7 +464,6 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
         "Rate limit exceeded; retry after " + std::to_string(rate.retryAfterSeconds) + " s");
   }
 
-  const Router::Match match = router_.match(req.method, request.segments);
   const bool needsAuth =
       match.route ? match.route->access != Access::kPublic : isProtectedPath(request.segments);
   if (needsAuth) {
@@ -312,28 +483,55 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
   requireAccess(match.route->access, request.principal);
   request.params = match.params;
 
+  struct CloseFlag {  // copies the handler's request even when it throws
+    const ApiRequest& request;
+    bool& out;
+    ~CloseFlag() { out = request.closeConnection; }
+  } closeFlag{request, closeConnection};
   const Reply reply = match.route->handler(request);
   res.status = reply.status;
+  if (reply.file) {
+    for (const auto& [name, value] : reply.file->headers)
+      res.set_header(name, value);
+    if (reply.file->size == 0) {
+      res.set_content(std::string(), reply.file->contentType.c_str());
+      return;
+    }
+    const std::shared_ptr<const int> fd = reply.file->fd;
+    const std::uint64_t size = reply.file->size;
+    res.set_content_provider(
+        static_cast<std::size_t>(size), reply.file->contentType.c_str(),
+        [fd, size](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          char buf[64 * 1024];
+          const std::size_t want =
+              std::min({length, sizeof(buf), static_cast<std::size_t>(size - offset)});
+          const ssize_t n = ::pread(*fd, buf, want, static_cast<off_t>(offset));
+          // A file that shrank meanwhile cannot honour its Content-Length: abort.
+          if (n <= 0) return false;
+          return sink.write(buf, static_cast<std::size_t>(n));
+        });
+    return;
+  }
   if (reply.raw) {
     for (const auto& [name, value] : reply.raw->headers)
       res.set_header(name, value);
     res.set_content(reply.raw->body, reply.raw->contentType);
     return;
   }
-  Json body;
+  Json out;
   if (reply.bare) {
-    body = reply.data;
+    out = reply.data;
   } else {
-    body = Json{{"data", reply.data}, {"meta", {{"requestId", requestId}}}};
+    out = Json{{"data", reply.data}, {"meta", {{"requestId", requestId}}}};
     if (reply.page) {
       const Json cursor = reply.page->nextCursor ? Json(*reply.page->nextCursor) : Json(nullptr);
-      body["meta"]["hasMore"] = reply.page->hasMore;
-      body["meta"]["nextCursor"] = cursor;
-      body["hasMore"] = reply.page->hasMore;
-      body["nextCursor"] = cursor;
+      out["meta"]["hasMore"] = reply.page->hasMore;
+      out["meta"]["nextCursor"] = cursor;
+      out["hasMore"] = reply.page->hasMore;
+      out["nextCursor"] = cursor;
     }
   }
-  res.set_content(dumpJson(body), kJson);
+  res.set_content(dumpJson(out), kJson);
 }
 
 }  // namespace rtemu

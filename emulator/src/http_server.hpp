@@ -15,6 +15,8 @@
 
 namespace rtemu {
 
+class RequestBody;  // a request body read through httplib's ContentReader
+
 class HttpFrontend {
  public:
   HttpFrontend(const Router& router, const KeyStore& keys, RateLimiter& limiter, bool quiet);
@@ -30,8 +32,11 @@ class HttpFrontend {
   void stop();
 
  private:
-  void dispatch(const httplib::Request& req, httplib::Response& res);
-  void serve(const httplib::Request& req, httplib::Response& res, const std::string& requestId);
+  // `body` is null for methods without a body (GET, OPTIONS).
+  void dispatch(const httplib::Request& req, httplib::Response& res, RequestBody* body);
+  void serve(const httplib::Request& req, httplib::Response& res, const std::string& requestId,
+             RequestBody* body, bool& closeConnection);
+  static void readBufferedBody(RequestBody& body, std::string& out);
 
   const Router& router_;
   const KeyStore& keys_;

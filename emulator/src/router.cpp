@@ -33,8 +33,10 @@ const std::string& ApiRequest::bodyText() const {
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Access access,
-                 Handler handler) {
+                 Handler handler, BodyMode bodyMode, std::uint64_t maxBodyBytes) {
   Route route;
+  route.bodyMode = bodyMode;
+  route.maxBodyBytes = maxBodyBytes;
   route.method = method;
   route.pattern = splitPathSegments(pattern);
   route.access = access;

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +25,33 @@ enum class Access {
   kSandboxRead,    // sandbox:read (or a wider scope)
   kSandboxCreate,  // sandbox:create
   kSandboxWrite,   // sandbox:write
+  kFilesRead,      // files:read (workspaces and their files)
+  kFilesWrite,     // files:write
   kControl,        // any valid key of the default organization (/_emu/)
+};
+
+// One part header of a multipart/form-data body.
+struct MultipartPart {
+  std::string name;
+  std::string filename;
+  std::string contentType;
+};
+
+// The not-yet-read body of a request to a streaming route (uploads). The HTTP layer implements
+// it; a handler reads the body at most once, while it runs.
+class BodyStream {
+ public:
+  using PartCallback = std::function<bool(const MultipartPart&)>;
+  using DataCallback = std::function<bool(const char* data, std::size_t size)>;
+
+  virtual ~BodyStream() = default;
+  // Content-Length when the body has one (nullopt for chunked bodies).
+  virtual std::optional<std::uint64_t> contentLength() const = 0;
+  virtual bool isMultipart() const = 0;
+  // Streams a multipart/form-data body: `onPart` at each part's start, `onData` with its bytes
+  // (in order). Returns false when the body is malformed or incomplete, or a callback returned
+  // false. Only valid when isMultipart().
+  virtual bool readMultipart(const PartCallback& onPart, const DataCallback& onData) = 0;
 };
 
 struct ApiRequest {
@@ -34,9 +62,13 @@ struct ApiRequest {
   QueryParams query;
   std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::map<std::string, std::string> params;  // ":name" captures of the matched route
-  const std::string* body = nullptr;
-  Principal principal;  // filled for authenticated routes
+  const std::string* body = nullptr;          // buffered routes (empty for streaming ones)
+  BodyStream* bodyStream = nullptr;           // streaming routes only
+  Principal principal;                        // filled for authenticated routes
   std::string requestId;
+  // Set by a streaming handler that answers without reading the body and does not want it
+  // drained (e.g. an upload refused on its Content-Length): the connection is closed.
+  bool closeConnection = false;
 
   std::optional<std::string> queryValue(const std::string& key) const;  // first occurrence
   std::vector<std::string> queryValues(const std::string& key) const;   // all occurrences
@@ -56,12 +88,22 @@ struct RawBody {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A file streamed from disk (GET .../direct): `fd` is an open descriptor owned by the reply,
+// read with pread() from offset 0 to `size`.
+struct FileBody {
+  std::shared_ptr<const int> fd;  // closes the descriptor when the last copy goes
+  std::uint64_t size = 0;
+  std::string contentType;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 struct Reply {
   int status = 200;
   Json data;
   std::optional<Pagination> page;  // list endpoints: emitted in meta AND at top level
   bool bare = false;               // body is `data` itself (no envelope), e.g. /health
   std::optional<RawBody> raw;      // when set, sent instead of any JSON
+  std::optional<FileBody> file;    // when set, streamed instead of any JSON
 };
 
 // A plain (non-paginated) enveloped reply.
@@ -74,11 +116,21 @@ inline Reply okReply(Json data, int status = 200) {
 
 using Handler = std::function<Reply(ApiRequest&)>;
 
+// How the HTTP layer hands a request body to a route.
+enum class BodyMode {
+  kBuffered,  // read in full (16 MiB at most) before routing; ApiRequest::body
+  kStreamed,  // left unread for the handler; ApiRequest::bodyStream
+};
+
 struct Route {
   std::string method;                // "GET", ... or "*" for any method
-  std::vector<std::string> pattern;  // literal, ":name", or a final "*"
+  std::vector<std::string> pattern;  // literal, ":name", or a final "*" (zero or more segments)
   Access access = Access::kAuthenticated;
   Handler handler;
+  BodyMode bodyMode = BodyMode::kBuffered;
+  // Streamed routes: a declared Content-Length above this (0 = none) is refused with 413;
+  // the HTTP layer also answers `Expect: 100-continue` with that 413, so the body is never sent.
+  std::uint64_t maxBodyBytes = 0;
 };
 
 class Router {
@@ -91,7 +143,8 @@ class Router {
     std::vector<std::string> allowedMethods;    // kMethodNotAllowed
   };
 
-  void add(const std::string& method, const std::string& pattern, Access access, Handler handler);
+  void add(const std::string& method, const std::string& pattern, Access access, Handler handler,
+           BodyMode bodyMode = BodyMode::kBuffered, std::uint64_t maxBodyBytes = 0);
   Match match(const std::string& method, const std::vector<std::string>& segments) const;
 
  private:

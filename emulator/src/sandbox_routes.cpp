@@ -76,6 +76,19 @@ Json parseMounts(const Json& body) {
     const auto normalized = normalizeWorkspacePath(*path);
     if (!normalized) throw validationError("mounts.path", "must be /workspace or below");
     const bool readOnly = readBool(mount, "readOnly").value_or(false);
+    // Mounts are symlinks in the sandbox directory: one inside another would put a link into
+    // the outer workspace's files, so nested mount paths are refused like duplicates.
+    for (const Json& other : mounts) {
+      const std::string& existing = other["path"].get_ref<const std::string&>();
+      const auto within = [](const std::string& a, const std::string& b) {
+        return a == b ||
+               (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && a[b.size()] == '/');
+      };
+      if (within(*normalized, existing) || within(existing, *normalized)) {
+        throw validationError("mounts.path", "mount paths must be distinct and not nested ('" +
+                                                 existing + "' and '" + *normalized + "')");
+      }
+    }
     mounts.push_back(
         Json{{"workspaceId", *workspaceId}, {"path", *normalized}, {"readOnly", readOnly}});
   }
@@ -251,9 +264,16 @@ std::optional<std::string> normalizeWorkspacePath(const std::string& path) {
 void addSandboxRoutes(Router& router, const SandboxRoutesConfig& config) {
   SandboxStore* store = config.store;
 
-  router.add("POST", "/v1/sandboxes", Access::kSandboxCreate, [store](ApiRequest& request) {
+  router.add("POST", "/v1/sandboxes", Access::kSandboxCreate, [config](ApiRequest& request) {
     SandboxSpec spec = parseCreateBody(parseJsonObjectBody(request.bodyText()));
-    return okReply(store->create(request.principal, std::move(spec)), 201);
+    for (const Json& mount : spec.mounts) {
+      const std::string workspaceId = mount["workspaceId"];
+      if (!config.workspaceExists ||
+          !config.workspaceExists(request.principal.orgId, workspaceId)) {
+        throw notFound("Workspace " + workspaceId + " not found");
+      }
+    }
+    return okReply(config.store->create(request.principal, std::move(spec)), 201);
   });
   router.add("GET", "/v1/sandboxes", Access::kSandboxRead, [store](ApiRequest& request) {
     const SandboxFilter filter = parseFilter(request);

@@ -14,6 +14,8 @@ struct SandboxRoutesConfig {
   SandboxStore* store = nullptr;
   std::function<std::string()> baseUrl;  // "http://127.0.0.1:PORT"
   std::string pathEnv;                   // PATH given to commands
+  // Whether workspace `id` exists in organization `orgId` (mount validation).
+  std::function<bool(const std::string& orgId, const std::string& id)> workspaceExists;
 };
 
 void addSandboxRoutes(Router& router, const SandboxRoutesConfig& config);

@@ -72,8 +72,45 @@ struct SandboxStore::Record {
   bool destroyed() const { return status == kDestroyed; }
 };
 
-SandboxStore::SandboxStore(fs::path root, LifecycleDelays delays, std::optional<fs::path> stateFile)
-    : root_(std::move(root)), delays_(delays), stateFile_(std::move(stateFile)) {}
+SandboxStore::SandboxStore(fs::path root, LifecycleDelays delays, std::optional<fs::path> stateFile,
+                           fs::path workspacesRoot)
+    : root_(std::move(root)),
+      workspacesRoot_(std::move(workspacesRoot)),
+      delays_(delays),
+      stateFile_(std::move(stateFile)) {}
+
+bool SandboxStore::realizeMounts(const std::string& id, const Json& mounts) const {
+  static const std::string kPrefix = "/workspace";
+  const fs::path workspace = root_ / id / "workspace";
+  std::error_code ec;
+  for (const Json& mount : mounts) {
+    const std::string path = mount.value("path", kPrefix);
+    const fs::path target = workspacesRoot_ / mount.value("workspaceId", std::string()) / "files";
+    const fs::path link =
+        path.size() > kPrefix.size() ? workspace / path.substr(kPrefix.size() + 1) : workspace;
+    if (fs::symlink_status(link, ec).type() == fs::file_type::symlink) continue;  // exists
+    if (link == workspace) {
+      // The whole /workspace is the workspace: the (empty) private directory gives way.
+      fs::remove(workspace, ec);
+      if (ec) return false;
+    } else {
+      fs::create_directories(link.parent_path(), ec);
+      if (ec) return false;
+      // An empty directory left at the mount point (older state) gives way; anything else
+      // stays and the mount is not made.
+      const fs::file_type existing = fs::symlink_status(link, ec).type();
+      if (existing == fs::file_type::directory) {
+        fs::remove(link, ec);
+        if (ec) return false;
+      } else if (existing != fs::file_type::not_found) {
+        return false;
+      }
+    }
+    fs::create_directory_symlink(target, link, ec);
+    if (ec) return false;
+  }
+  return true;
+}
 
 SandboxStore::~SandboxStore() {
   shutdown();
@@ -218,18 +255,14 @@ Json SandboxStore::create(const Principal& caller, SandboxSpec spec) {
   record->idleTimeout = spec.idleTimeout;
   record->projectId = std::move(spec.projectId);
 
-  // The private directory (and one directory per mount path) exists before the sandbox
-  // becomes visible.
+  // The private directory and the mount symlinks exist before the sandbox becomes visible.
   const fs::path workspace = root_ / record->id / "workspace";
   std::error_code ec;
   fs::create_directories(workspace, ec);
-  for (const Json& mount : record->mounts) {
-    const std::string path = mount.value("path", std::string("/workspace"));
-    if (!ec && path.size() > std::string("/workspace/").size()) {
-      fs::create_directories(workspace / path.substr(std::string("/workspace/").size()), ec);
-    }
+  if (ec || !realizeMounts(record->id, record->mounts)) {
+    removeTree(root_ / record->id);
+    throw ApiError(500, "internal_error", "Could not create the sandbox directory");
   }
-  if (ec) throw ApiError(500, "internal_error", "Could not create the sandbox directory");
 
   std::lock_guard<std::mutex> lock(mutex_);
   if (record->name && nameTakenLocked(caller.orgId, *record->name, nullptr)) {
@@ -443,6 +476,24 @@ void SandboxStore::recordExec(const Principal& caller, const std::string& sandbo
   persistLocked();
 }
 
+std::vector<WorkspaceMount> SandboxStore::mountsOf(const std::string& orgId,
+                                                   const std::string& workspaceId) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::int64_t now = nowUnixMillis();
+  std::vector<WorkspaceMount> out;
+  for (const auto& record : records_) {
+    if (record->orgId != orgId || record->destroyed()) continue;
+    settleLocked(*record, now);
+    for (const Json& mount : record->mounts) {
+      if (mount.value("workspaceId", std::string()) != workspaceId) continue;
+      out.push_back(WorkspaceMount{record->id, record->name, record->status,
+                                   mount.value("path", std::string("/workspace")),
+                                   mount.value("readOnly", false)});
+    }
+  }
+  return out;
+}
+
 void SandboxStore::reset() {
   std::vector<std::string> ids;
   {
@@ -553,7 +604,11 @@ void SandboxStore::restore() {
       if (byId_.count(r->id)) continue;
       if (!r->destroyed()) {
         std::error_code ec;
-        fs::create_directories(root_ / r->id / "workspace", ec);
+        fs::create_directories(root_ / r->id, ec);
+        if (fs::symlink_status(root_ / r->id / "workspace", ec).type() != fs::file_type::symlink) {
+          fs::create_directories(root_ / r->id / "workspace", ec);
+        }
+        realizeMounts(r->id, r->mounts);
       }
       r->seq = nextSeq_++;
       byId_[r->id] = r.get();

@@ -58,6 +58,15 @@ struct SandboxFilter {
   std::optional<std::string> excludeTemplate;
 };
 
+// One mount of a workspace by a non-destroyed sandbox (GET /v1/workspaces/{id}/usage).
+struct WorkspaceMount {
+  std::string sandboxId;
+  std::optional<std::string> sandboxName;
+  std::string sandboxStatus;
+  std::string mountPath;
+  bool readOnly = false;
+};
+
 struct RunningSandbox {
   std::string id;
   std::vector<std::string> sshKeys;
@@ -73,9 +82,11 @@ struct ExecTarget {
 class SandboxStore {
  public:
   // `root` is "<stateDir>/sandboxes". `stateFile`, when set, receives a JSON snapshot after
-  // every change and is loaded by restore().
+  // every change and is loaded by restore(). A mount of workspace W at /workspace/P is a
+  // symlink "<root>/<id>/workspace/P" -> "<workspacesRoot>/W/files" (absolute paths).
   SandboxStore(std::filesystem::path root, LifecycleDelays delays,
-               std::optional<std::filesystem::path> stateFile);
+               std::optional<std::filesystem::path> stateFile,
+               std::filesystem::path workspacesRoot);
   ~SandboxStore();
   SandboxStore(const SandboxStore&) = delete;
   SandboxStore& operator=(const SandboxStore&) = delete;
@@ -102,6 +113,9 @@ class SandboxStore {
   void recordExec(const Principal& caller, const std::string& sandboxId, const std::string& command,
                   int exitCode, std::int64_t durationMs, bool timedOut);
 
+  // Every mount of workspace `workspaceId` by a non-destroyed sandbox of `orgId`.
+  std::vector<WorkspaceMount> mountsOf(const std::string& orgId, const std::string& workspaceId);
+
   // Forgets every sandbox, killing their processes and removing their directories.
   void reset();
   // Kills every process and refuses new ones (the emulator is stopping).
@@ -124,8 +138,11 @@ class SandboxStore {
                        const Record* except) const;
   void signalGroupsLocked(Record& record, int sig);
   void persistLocked();
+  // Creates the mount symlinks of a sandbox (missing ones only); false on failure.
+  bool realizeMounts(const std::string& id, const Json& mounts) const;
 
   const std::filesystem::path root_;
+  const std::filesystem::path workspacesRoot_;
   const LifecycleDelays delays_;
   const std::optional<std::filesystem::path> stateFile_;
 

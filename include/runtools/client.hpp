@@ -9,6 +9,7 @@
 
 #include "runtools/options.hpp"
 #include "runtools/sandbox.hpp"
+#include "runtools/workspace.hpp"
 
 namespace runtools {
 
@@ -49,6 +50,10 @@ class RunTools {
  public:
   /// Sandboxes (`rt.sandbox` in the TypeScript SDK).
   SandboxClient sandbox;
+  /// Workspaces and their files.
+  WorkspaceClient workspace;
+  /// The same client as `workspace`.
+  WorkspaceClient workspaces;
 };
 
 }  // namespace runtools

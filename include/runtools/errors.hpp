@@ -54,6 +54,13 @@ class TransportError : public Error {
   Kind kind_;
 };
 
+/// A local file could not be read or written (uploads from disk, downloads
+/// to disk). The message names the file and the system's reason.
+class FileError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A deadline passed: an HTTP request timed out, or a wait such as
 /// Sandbox::waitForReady ran out of time.
 class TimeoutError : public Error {
@@ -170,18 +177,19 @@ class ServerError : public ApiError {
 
 /// A sandbox reached a state it cannot leave (`failed`, `error`, `destroyed`,
 /// ...) while Sandbox::waitForReady or Sandbox::waitForStatus was waiting.
-class SandboxFailedError : public Error {
+/// Its code() is `sandbox_failed` and its status() is 0: no HTTP request
+/// failed.
+class SandboxFailedError : public ApiError {
  public:
-  SandboxFailedError(std::string sandboxId, std::string status);
+  SandboxFailedError(std::string sandboxId, std::string sandboxStatus);
 
   const std::string& sandboxId() const noexcept { return sandboxId_; }
-  const std::string& status() const noexcept { return status_; }
-  /// Always "sandbox_failed".
-  static constexpr const char* code() noexcept { return "sandbox_failed"; }
+  /// The sandbox status that ended the wait (`failed`, `destroyed`, ...).
+  const std::string& sandboxStatus() const noexcept { return sandboxStatus_; }
 
  private:
   std::string sandboxId_;
-  std::string status_;
+  std::string sandboxStatus_;
 };
 
 }  // namespace runtools

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +47,28 @@ class HttpHeaders {
   std::vector<Field> fields_;
 };
 
+/// A request body produced piece by piece (streamed uploads).
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  /// Total size in bytes, sent as Content-Length.
+  virtual std::uint64_t size() const = 0;
+  /// Copies up to `capacity` bytes into `buffer`; returns 0 at the end.
+  virtual std::size_t read(char* buffer, std::size_t capacity) = 0;
+  /// Starts again from the first byte (before the request is repeated).
+  virtual void rewind() = 0;
+};
+
+/// Receives the body of a successful (2xx) response as it arrives
+/// (streamed downloads).
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual void write(const char* data, std::size_t size) = 0;
+  /// Discards what was written so far (before the request is repeated).
+  virtual void reset() = 0;
+};
+
 /// One HTTP request as the SDK hands it to a Transport.
 struct HttpRequest {
   std::string method = "GET";
@@ -56,6 +80,16 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{60000};
   /// Limit for establishing the connection.
   std::chrono::milliseconds connectTimeout{10000};
+  /// Whether sending the request twice is harmless. When false, the
+  /// transport must never repeat it on its own (libcurl would, on a reused
+  /// connection found dead), so it uses a fresh connection.
+  bool idempotent = false;
+  /// When set, the body is read from here instead of `body`.
+  std::shared_ptr<BodySource> bodySource;
+  /// When set, the body of a 2xx response is handed here as it arrives
+  /// instead of being collected in HttpResponse::body (error bodies are
+  /// still collected).
+  std::shared_ptr<BodySink> bodySink;
 };
 
 /// One HTTP response, whatever its status.
@@ -70,6 +104,8 @@ struct HttpResponse {
 /// send() returns every response the server completed, whatever its status
 /// code; it throws TransportError when no complete response arrived and
 /// TimeoutError when HttpRequest::timeout elapsed. It never follows redirects.
+/// It honours HttpRequest::bodySource and HttpRequest::bodySink, and lets an
+/// exception thrown by either propagate.
 ///
 /// @par Thread safety
 /// Implementations must allow concurrent send() calls from several threads.

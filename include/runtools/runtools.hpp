@@ -12,3 +12,4 @@
 #include "runtools/page.hpp"
 #include "runtools/sandbox.hpp"
 #include "runtools/version.hpp"
+#include "runtools/workspace.hpp"

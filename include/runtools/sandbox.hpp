@@ -200,8 +200,20 @@ class Sandbox {
   /// SandboxFailedError when the sandbox lands in failed, error, stopped,
   /// orphaned or destroyed.
   SandboxInfo waitForReady(const WaitOptions& options = {}) const;
-  SandboxInfo waitForReady(std::chrono::milliseconds timeout,
-                           std::chrono::milliseconds pollInterval = std::chrono::seconds(1)) const;
+  template <class Rep, class Period>
+  SandboxInfo waitForReady(std::chrono::duration<Rep, Period> timeout,
+                           std::chrono::milliseconds pollInterval = std::chrono::seconds(1)) const {
+    using Millis = std::chrono::milliseconds;
+    WaitOptions options;
+    // Clamp before converting: a duration beyond the range of milliseconds
+    // means "wait as long as it takes".
+    options.timeout = std::chrono::duration<double, std::milli>(timeout).count() >=
+                              static_cast<double>(Millis::max().count())
+                          ? Millis::max()
+                          : std::chrono::duration_cast<Millis>(timeout);
+    options.pollInterval = pollInterval;
+    return waitForReady(options);
+  }
   /// Polls until the sandbox reports `status` (e.g. "paused" after pause()).
   /// Throws TimeoutError when the time is up, and SandboxFailedError when the
   /// sandbox lands in a state it cannot leave (failed, destroyed, ...) first.
@@ -220,7 +232,8 @@ class Sandbox {
  private:
   struct Shared;
   void remember(const SandboxInfo& info) const;
-  std::string lifecycleAction(const char* action) const;
+  std::string lifecycleAction(const char* action, const char* transitional,
+                              const char* settled) const;
   template <class Done>
   SandboxInfo pollUntil(Done done, const std::string& goal, const WaitOptions& options) const;
 

@@ -3,6 +3,7 @@
 // Time source of the service client and of polling loops, replaceable in
 // tests so that nothing sleeps for real.
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -19,5 +20,24 @@ class Clock {
 
 /// The real clocks and std::this_thread::sleep_for.
 std::shared_ptr<const Clock> systemClock();
+
+/// a + b for non-negative durations, saturating instead of overflowing.
+inline std::chrono::milliseconds saturatingAdd(std::chrono::milliseconds a,
+                                               std::chrono::milliseconds b) {
+  using ms = std::chrono::milliseconds;
+  if (a < ms::zero()) a = ms::zero();
+  if (b < ms::zero()) b = ms::zero();
+  return a > ms::max() - b ? ms::max() : a + b;
+}
+
+/// now + timeout, saturating at the clock's maximum.
+inline Clock::TimePoint deadlineAfter(Clock::TimePoint now, std::chrono::milliseconds timeout) {
+  using Duration = Clock::TimePoint::duration;
+  const auto room = Clock::TimePoint::max() - now;
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(room);
+  if (timeout >= limit) return Clock::TimePoint::max();
+  return now +
+         std::chrono::duration_cast<Duration>(std::max(timeout, std::chrono::milliseconds(0)));
+}
 
 }  // namespace runtools::internal

@@ -70,13 +70,15 @@ Envelope unwrapEnvelope(json body) {
     envelope.requestId = stringMember(m, "requestId");
     if (envelope.requestId.empty()) envelope.requestId = stringMember(body, "requestId");
 
+    // Both pagination fields come from one place: `meta` when it has
+    // them, else the top level. No cursor is reported without more pages.
     const json* hasMore = member(m, "hasMore");
-    if (hasMore == nullptr || !hasMore->is_boolean()) hasMore = member(body, "hasMore");
+    const json& source = hasMore != nullptr && hasMore->is_boolean() ? m : body;
+    hasMore = member(source, "hasMore");
     envelope.hasMore = hasMore != nullptr && hasMore->is_boolean() && hasMore->get<bool>();
-
-    const json* cursor = member(m, "nextCursor");
-    if (cursor == nullptr || !cursor->is_string()) cursor = member(body, "nextCursor");
-    if (cursor != nullptr && cursor->is_string() && !cursor->get<std::string>().empty()) {
+    const json* cursor = member(source, "nextCursor");
+    if (envelope.hasMore && cursor != nullptr && cursor->is_string() &&
+        !cursor->get<std::string>().empty()) {
       envelope.nextCursor = cursor->get<std::string>();
     }
   } else {
@@ -90,9 +92,11 @@ Envelope parseSuccess(const HttpResponse& response, const Redactor& redact) {
   if (isBlank(response.body)) return unwrapEnvelope(json());
   json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    throw InvalidResponseError(response.status,
-                               redact("HTTP " + std::to_string(response.status) +
-                                      " response is not valid JSON: " + snippet(response.body)));
+    // Redact the whole body before cutting it, so that no part of a secret
+    // straddling the cut survives.
+    throw InvalidResponseError(
+        response.status, "HTTP " + std::to_string(response.status) +
+                             " response is not valid JSON: " + snippet(redact(response.body)));
   }
   return unwrapEnvelope(std::move(parsed));
 }
@@ -170,12 +174,14 @@ ErrorInfo parseErrorBody(int status, const HttpHeaders& headers, std::string_vie
 
 void throwApiError(const HttpResponse& response, const Redactor& redact) {
   const int status = response.status;
-  ErrorInfo info = parseErrorBody(status, response.headers, response.body);
+  // Redact first, cut afterwards: a secret straddling a cut would otherwise
+  // escape the redactor.
+  std::string body = redact(response.body);
+  ErrorInfo info = parseErrorBody(status, response.headers, body);
   std::string code = redact(std::move(info.code));
   std::string message = redact(std::move(info.message));
   std::string requestId = redact(std::move(info.requestId));
-  std::string body = redact(
-      response.body.size() > kMaxKeptBody ? response.body.substr(0, kMaxKeptBody) : response.body);
+  if (body.size() > kMaxKeptBody) body.resize(kMaxKeptBody);
 
   switch (status) {
     case 400:

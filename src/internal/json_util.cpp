@@ -89,8 +89,14 @@ std::optional<Timestamp> optTimestamp(const nlohmann::json& j,
       if (auto parsed = parseTimestamp(it->get_ref<const std::string&>())) return parsed;
     } else if (it->is_number_integer()) {
       // Unix epoch: seconds, or milliseconds when implausibly large for seconds.
+      // Within Timestamp's range only (about 1678..2261).
       const auto value = it->get<std::int64_t>();
-      if (value > 100000000000LL) return Timestamp(std::chrono::milliseconds(value));
+      constexpr std::int64_t kMaxSeconds = 9'000'000'000LL;
+      if (value > 100'000'000'000LL) {
+        if (value / 1000 > kMaxSeconds) continue;
+        return Timestamp(std::chrono::milliseconds(value));
+      }
+      if (value < -kMaxSeconds) continue;
       return Timestamp(std::chrono::seconds(value));
     }
   }

@@ -37,14 +37,36 @@ std::optional<double> parseNumber(std::string_view text) {
   text = trim(text);
   if (text.empty() || text.size() > 32) return std::nullopt;
   bool dot = false;
+  bool digit = false;
   for (const char c : text) {
     if (c == '.' && !dot) {
       dot = true;
-    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      digit = true;
+    } else {
       return std::nullopt;
     }
   }
-  return std::stod(std::string(text));
+  if (!digit) return std::nullopt;
+  return std::strtod(std::string(text).c_str(), nullptr);
+}
+
+// A small decimal number of at most `maxDigits` digits.
+std::optional<int> smallNumber(std::string_view text, std::size_t maxDigits) {
+  if (text.empty() || text.size() > maxDigits) return std::nullopt;
+  int value = 0;
+  for (const char c : text) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// Seconds from `now` until `epochSeconds`, within [0, 1e9].
+milliseconds untilEpoch(double epochSeconds, std::chrono::system_clock::time_point now) {
+  const double nowSeconds = std::chrono::duration<double>(now.time_since_epoch()).count();
+  const double wait = std::clamp(epochSeconds - nowSeconds, 0.0, 1e9);
+  return milliseconds(static_cast<std::int64_t>(std::ceil(wait * 1000)));
 }
 
 int monthIndex(std::string_view name) {
@@ -70,12 +92,6 @@ std::vector<std::string_view> splitWords(std::string_view text) {
   return words;
 }
 
-bool allDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) != 0;
-  });
-}
-
 std::optional<std::chrono::system_clock::time_point> build(int year, int month, int day,
                                                            std::string_view hms) {
   if (hms.size() != 8 || hms[2] != ':' || hms[5] != ':') return std::nullopt;
@@ -99,30 +115,29 @@ bool isIdempotentMethod(std::string_view method) noexcept {
 std::optional<std::chrono::system_clock::time_point> parseHttpDate(std::string_view text) {
   const auto words = splitWords(trim(text));
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
-  if (words.size() == 6 && allDigits(words[1]) && allDigits(words[3]) && words[5] == "GMT") {
+  if (words.size() == 6 && words[5] == "GMT") {
+    const auto day = smallNumber(words[1], 2);
+    const auto year = smallNumber(words[3], 4);
     const int month = monthIndex(words[2]);
-    if (month == 0) return std::nullopt;
-    return build(std::stoi(std::string(words[3])), month, std::stoi(std::string(words[1])),
-                 words[4]);
+    if (!day || !year || month == 0) return std::nullopt;
+    return build(*year, month, *day, words[4]);
   }
   // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
   if (words.size() == 4 && words[1].size() == 9 && words[3] == "GMT") {
     const auto d = words[1];
-    if (d[2] != '-' || d[6] != '-' || !allDigits(d.substr(0, 2)) || !allDigits(d.substr(7, 2))) {
-      return std::nullopt;
-    }
+    const auto day = smallNumber(d.substr(0, 2), 2);
+    auto year = smallNumber(d.substr(7, 2), 2);
     const int month = monthIndex(d.substr(3, 3));
-    if (month == 0) return std::nullopt;
-    int year = std::stoi(std::string(d.substr(7, 2)));
-    year += year < 70 ? 2000 : 1900;
-    return build(year, month, std::stoi(std::string(d.substr(0, 2))), words[2]);
+    if (d[2] != '-' || d[6] != '-' || !day || !year || month == 0) return std::nullopt;
+    return build(*year + (*year < 70 ? 2000 : 1900), month, *day, words[2]);
   }
   // asctime: "Sun Nov  6 08:49:37 1994"
-  if (words.size() == 5 && allDigits(words[2]) && allDigits(words[4])) {
+  if (words.size() == 5) {
+    const auto day = smallNumber(words[2], 2);
+    const auto year = smallNumber(words[4], 4);
     const int month = monthIndex(words[1]);
-    if (month == 0) return std::nullopt;
-    return build(std::stoi(std::string(words[4])), month, std::stoi(std::string(words[2])),
-                 words[3]);
+    if (!day || !year || month == 0) return std::nullopt;
+    return build(*year, month, *day, words[3]);
   }
   return std::nullopt;
 }
@@ -139,18 +154,12 @@ std::optional<milliseconds> serverRetryAfter(int status, const HttpHeaders& head
       return milliseconds(static_cast<std::int64_t>(std::ceil(std::min(*seconds, 1e9) * 1000)));
     }
     if (auto date = parseHttpDate(*after)) {
-      const auto wait = std::chrono::duration_cast<milliseconds>(*date - now);
-      return std::max(wait, milliseconds(0));
+      return untilEpoch(std::chrono::duration<double>(date->time_since_epoch()).count(), now);
     }
   }
   if (status == 429) {
     if (auto reset = headers.get("X-RateLimit-Reset")) {
-      if (auto epoch = parseNumber(*reset)) {
-        const auto at = std::chrono::system_clock::time_point(
-            std::chrono::seconds(static_cast<std::int64_t>(std::min(*epoch, 1e11))));
-        const auto wait = std::chrono::duration_cast<milliseconds>(at - now);
-        return std::max(wait, milliseconds(0));
-      }
+      if (auto epoch = parseNumber(*reset)) return untilEpoch(*epoch, now);
     }
   }
   return std::nullopt;

@@ -59,8 +59,10 @@ HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
   if (!request.query.empty()) http.url += "?" + encodeQuery(request.query);
   http.timeout = request.timeout.value_or(settings_.timeout);
   http.connectTimeout = settings_.connectTimeout;
-  http.headers.add("Accept", "application/json");
+  const bool rawBody = request.rawResponse || request.bodySink;
+  http.headers.add("Accept", rawBody ? "*/*" : "application/json");
   http.headers.add("User-Agent", settings_.userAgent);
+  http.bodySink = request.bodySink;
   if (settings_.credentialKind == CredentialKind::AccessToken) {
     http.headers.add("Authorization", "Bearer " + settings_.credential);
   } else {
@@ -71,7 +73,11 @@ HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
       http.headers.add("Authorization", "Bearer " + settings_.credential);
     }
   }
-  if (request.body) {
+  if (request.bodySource) {
+    http.bodySource = request.bodySource;
+    http.headers.add("Content-Type", request.contentType.empty() ? "application/octet-stream"
+                                                                 : request.contentType);
+  } else if (request.body) {
     try {
       http.body = request.body->dump();
     } catch (const nlohmann::json::type_error&) {
@@ -89,23 +95,34 @@ std::chrono::milliseconds ServiceClient::retryDelay(
 }
 
 ApiResponse ServiceClient::call(const ApiRequest& request) const {
-  const HttpRequest http = toHttpRequest(request);
+  HttpRequest http = toHttpRequest(request);
   const bool idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
+  http.idempotent = idempotent;
   const int maxRetries = settings_.maxRetries;
+  // Whether an earlier attempt may have been carried out by the server
+  // although its answer was lost (a timeout, a dropped connection, a gateway
+  // error).
+  bool mayHaveTakenEffect = false;
 
   for (int attempt = 0;; ++attempt) {
     const int attemptsSoFar = attempt + 1;
+    if (attempt > 0) {
+      if (http.bodySource) http.bodySource->rewind();
+      if (http.bodySink) http.bodySink->reset();
+    }
     HttpResponse response;
     try {
       response = transport_->send(http);
     } catch (const TransportError& error) {
       if (attempt < maxRetries && (idempotent || error.beforeRequestSent())) {
+        mayHaveTakenEffect = mayHaveTakenEffect || !error.beforeRequestSent();
         settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
         continue;
       }
       throw TransportError(error.kind(), redact_(error.what()) + attemptsNote(attemptsSoFar));
     } catch (const TimeoutError& error) {
       if (attempt < maxRetries && idempotent) {
+        mayHaveTakenEffect = true;
         settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
         continue;
       }
@@ -115,19 +132,29 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
     if (response.status >= 200 && response.status < 300) {
       ApiResponse out;
       out.status = response.status;
-      out.envelope = parseSuccess(response, redact_);
+      if (request.rawResponse || request.bodySink) {
+        out.body = std::move(response.body);
+      } else {
+        out.envelope = parseSuccess(response, redact_);
+      }
       out.headers = std::move(response.headers);
       return out;
     }
 
-    // A 429 means the request was refused before it was processed, so it is
-    // safe to repeat whatever the method.
-    const bool retryable =
-        isRetryableStatus(response.status) && (idempotent || response.status == 429);
-    if (retryable && attempt < maxRetries) {
+    // A DELETE whose earlier attempt may have taken effect finds nothing left
+    // to delete: that is the outcome asked for, not an error.
+    if (response.status == 404 && request.method == "DELETE" && mayHaveTakenEffect) {
+      ApiResponse out;
+      out.status = response.status;
+      out.headers = std::move(response.headers);
+      return out;
+    }
+
+    if (isRetryableStatus(response.status) && idempotent && attempt < maxRetries) {
       const auto hint =
           serverRetryAfter(response.status, response.headers, settings_.clock->wallNow());
       if (!hint || *hint <= settings_.retryPolicy.maxRetryAfter) {
+        mayHaveTakenEffect = mayHaveTakenEffect || response.status == 502 || response.status == 504;
         settings_.clock->sleepFor(retryDelay(attempt, hint));
         continue;
       }

@@ -34,12 +34,21 @@ struct ApiRequest {
   /// Whether repeating the request is harmless; by default true for
   /// idempotent methods only.
   std::optional<bool> idempotent;
+  /// A streamed body (instead of `body`), sent with `contentType`.
+  std::shared_ptr<BodySource> bodySource;
+  std::string contentType;
+  /// Receives a 2xx body as it arrives; the response then has no envelope.
+  std::shared_ptr<BodySink> bodySink;
+  /// Keep a 2xx body as bytes in ApiResponse::body instead of parsing JSON.
+  bool rawResponse = false;
 };
 
 struct ApiResponse {
   int status = 0;
   HttpHeaders headers;
   Envelope envelope;
+  /// The raw body, for ApiRequest::rawResponse.
+  std::string body;
 
   const nlohmann::json& data() const noexcept { return envelope.data; }
 };

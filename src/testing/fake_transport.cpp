@@ -49,20 +49,50 @@ void FakeTransport::clear() {
   queue_.clear();
 }
 
+namespace {
+
+// The request as recorded: a streamed body is read into `body`.
+HttpRequest materialize(const HttpRequest& request) {
+  HttpRequest copy = request;
+  copy.bodySink = nullptr;  // the caller owns the sink; do not keep it alive
+  if (request.bodySource) {
+    request.bodySource->rewind();
+    copy.body.clear();
+    char buffer[64 * 1024];
+    while (const std::size_t n = request.bodySource->read(buffer, sizeof buffer)) {
+      copy.body.append(buffer, n);
+    }
+    copy.bodySource = nullptr;
+  }
+  return copy;
+}
+
+// Hands a 2xx body to the request's sink, as a real transport would.
+HttpResponse deliver(const HttpRequest& request, HttpResponse response) {
+  if (request.bodySink && response.status >= 200 && response.status < 300) {
+    request.bodySink->write(response.body.data(), response.body.size());
+    response.body.clear();
+  }
+  return response;
+}
+
+}  // namespace
+
 HttpResponse FakeTransport::send(const HttpRequest& request) {
   Handler handler;
+  HttpRequest recorded = materialize(request);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    requests_.push_back(request);
+    requests_.push_back(recorded);
     if (!queue_.empty()) {
       Scripted next = std::move(queue_.front());
       queue_.pop_front();
       if (next.error) std::rethrow_exception(next.error);
-      return next.response;
+      return deliver(request, std::move(next.response));
     }
     handler = handler_;
   }
-  if (handler) return handler(request);
+  if (handler) return deliver(request, handler(recorded));
   throw TransportError(
       TransportError::Kind::ConnectionFailed,
       "FakeTransport: no response queued for " + request.method + " " + request.url);

@@ -14,89 +14,7 @@
 
 #include "test_support.hpp"
 
-extern char** environ;
-
 using namespace rtemu_test;
-
-namespace {
-
-// A child process with its stdout on a pipe.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& args) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::vector<std::string> argvStrings = args;
-    std::vector<char*> argv;
-    for (std::string& a : argvStrings)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    out_ = fds[0];
-    REQUIRE(rc == 0);
-  }
-  ~Child() {
-    if (out_ >= 0) ::close(out_);
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // Reads one line from stdout (without '\n'); empty optional on EOF or after 30 s.
-  std::optional<std::string> readLine() {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (true) {
-      const auto nl = buffer_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return line;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd pfd{out_, POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[256];
-      const ssize_t n = ::read(out_, buf, sizeof(buf));
-      if (n <= 0) return std::nullopt;
-      buffer_.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-
-  // Waits up to 30 s for the exit; returns the raw wait status, or -1 on timeout.
-  int wait() {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string buffer_;
-};
-
-}  // namespace
 
 TEST_CASE("the binary prints its address and key, serves, and exits 0 on SIGTERM") {
   Child child({RTEMU_BINARY, "--port", "0", "--create-delay-ms", "10"});
@@ -151,5 +69,116 @@ TEST_CASE("the binary rejects bad flags with exit status 2") {
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 2);
     REQUIRE_FALSE(child.readLine());  // the message went to stderr
+  }
+}
+
+namespace {
+
+// Every file of a workspace (recursive listing with hidden files), with its bytes.
+Json snapshot(Api& api, const std::string& workspace, const std::string& dir = "") {
+  Json out = Json::object();
+  const Response listing =
+      api.get("/v1/workspaces/" + workspace + "/files" + dir + "?showHidden=true");
+  REQUIRE(listing.status == 200);
+  for (Json entry : listing.body) {
+    const std::string id = entry["id"];
+    if (entry["type"] == "folder") {
+      out[id] = entry;
+      out.update(snapshot(api, workspace, id));
+    } else {
+      const Response content = api.get("/v1/workspaces/" + workspace + "/direct?id=" + id);
+      REQUIRE(content.status == 200);
+      entry["content"] = content.raw;
+      out[id] = entry;
+    }
+  }
+  return out;
+}
+
+int startedPort(Child& child) {
+  const auto line = child.readLine();
+  REQUIRE(line);
+  std::smatch match;
+  REQUIRE(std::regex_match(*line, match, std::regex(R"(listening on http://127\.0\.0\.1:(\d+))")));
+  return std::stoi(match[1]);
+}
+
+}  // namespace
+
+TEST_CASE("files written through the API survive SIGKILL and a restart on the same state dir") {
+  TempDir state;
+  const std::string key = "rt_test_persistpersistpersistpersist12";
+  const std::vector<std::string> args = {
+      RTEMU_BINARY,        "--port", "0", "--state-dir", state.path().string(), "--api-key", key,
+      "--create-delay-ms", "10"};
+  Json workspaceBefore;
+  Json filesBefore;
+  Json sandboxBefore;
+  std::string id;
+  std::string sandboxId;
+  std::string large;
+  {
+    Child child(args);
+    Api api(startedPort(child), key);
+    id = api.createWorkspace("Survivor");
+    const std::string base = "/v1/workspaces/" + id;
+    REQUIRE(api.post(base + "/files", Json{{"name", "docs"}, {"type", "folder"}}).status == 201);
+    REQUIRE(api.post(base + "/files/docs", Json{{"name", "a.md"}, {"contents", "# A\n"}}).status ==
+            201);
+    REQUIRE(api.post(base + "/files", Json{{"name", ".hidden"}, {"contents", "h"}}).status == 201);
+    REQUIRE(api.call("PUT", base + "/files/docs/b.txt",
+                     Json{{"operation", "write"}, {"contents", std::string("bin\0ary\xc3\xa9", 9)}})
+                .status == 200);
+    large.resize(3u << 20);
+    for (std::size_t i = 0; i < large.size(); ++i)
+      large[i] = static_cast<char>((i * 7919u) >> 3);
+    httplib::Client client("127.0.0.1", api.port());
+    client.set_write_timeout(60, 0);
+    client.set_read_timeout(60, 0);
+    const auto up = client.Post((base + "/upload/docs").c_str(), {{"X-API-Key", key}},
+                                httplib::MultipartFormDataItems{{"file", large, "large.bin", ""}});
+    REQUIRE(up);
+    REQUIRE(up->status == 201);
+    REQUIRE(api.call("PUT", base + "/files",
+                     Json{{"operation", "copy"}, {"ids", {"/docs"}}, {"target", "/"}})
+                .status == 409);  // /docs exists in /
+    REQUIRE(api.post(base + "/files", Json{{"name", "copies"}, {"type", "folder"}}).status == 201);
+    REQUIRE(api.call("PUT", base + "/files",
+                     Json{{"operation", "copy"}, {"ids", {"/docs"}}, {"target", "/copies"}})
+                .status == 200);
+    REQUIRE(api.call("PUT", base + "/files/docs/a.md",
+                     Json{{"operation", "rename"}, {"target", "A.md"}})
+                .status == 200);
+    sandboxId = api.runningSandbox(
+        Json{{"template", "base-ubuntu"},
+             {"name", "mounter"},
+             {"mounts", {{{"workspaceId", id}, {"path", "/workspace/ws"}}}}})["id"];
+    REQUIRE(api.exec(sandboxId, "echo from-exec > exec.txt",
+                     Json{{"cwd", "/workspace/ws"}})["exitCode"] == 0);
+    workspaceBefore = api.get(base).data();
+    filesBefore = snapshot(api, id);
+    sandboxBefore = api.get("/v1/sandboxes/" + sandboxId).data();
+    REQUIRE(filesBefore["/docs/large.bin"]["content"] == large);
+    REQUIRE(filesBefore.size() == 11);
+
+    REQUIRE(::kill(child.pid(), SIGKILL) == 0);
+    const int status = child.wait();
+    REQUIRE(WIFSIGNALED(status));
+  }
+  {
+    Child child(args);
+    Api api(startedPort(child), key);
+    const Json workspaceAfter = api.get("/v1/workspaces/" + id).data();
+    for (const char* field : {"id", "slug", "name", "createdAt", "updatedAt", "sizeBytes",
+                              "quotaBytes", "ownerUserId"}) {
+      INFO(field);
+      REQUIRE(workspaceAfter[field] == workspaceBefore[field]);
+    }
+    const Json filesAfter = snapshot(api, id);
+    REQUIRE(filesAfter == filesBefore);
+    const Json sandboxAfter = api.get("/v1/sandboxes/mounter").data();
+    REQUIRE(sandboxAfter["mounts"] == sandboxBefore["mounts"]);
+    REQUIRE(api.exec(sandboxId, "cat exec.txt docs/A.md",
+                     Json{{"cwd", "/workspace/ws"}})["stdout"] == "from-exec\n# A\n");
   }
 }

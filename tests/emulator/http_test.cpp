@@ -281,13 +281,23 @@ TEST_CASE("request validation answers 400 validation_error with details") {
   requireError(api.callRaw("POST", "/v1/sandboxes", "{\"template\":\"\xff\xfe\"}"), 400,
                "validation_error");
 
+  // Duplicate and nested mount paths.
+  for (const char* second : {"/workspace/data", "/workspace/data/x", "/workspace"}) {
+    INFO(second);
+    expectInvalid(Json{{"template", "base-ubuntu"},
+                       {"mounts",
+                        {{{"workspaceId", "w1"}, {"path", "/workspace/data"}},
+                         {{"workspaceId", "w2"}, {"path", second}}}}},
+                  "mounts.path");
+  }
+
   // A valid mount path is normalised and echoed.
+  const std::string w1 = api.createWorkspace("w1");
   const Json sandbox = api.createSandbox(
       Json{{"template", "base-ubuntu"},
-           {"mounts", {{{"workspaceId", "w1"}, {"path", "/workspace//data/./x/"}}}}});
-  REQUIRE(
-      sandbox["mounts"] ==
-      Json::array({{{"workspaceId", "w1"}, {"path", "/workspace/data/x"}, {"readOnly", false}}}));
+           {"mounts", {{{"workspaceId", w1}, {"path", "/workspace//data/./x/"}}}}});
+  REQUIRE(sandbox["mounts"] ==
+          Json::array({{{"workspaceId", w1}, {"path", "/workspace/data/x"}, {"readOnly", false}}}));
   REQUIRE(sandbox["hasWritableWorkspaceMount"] == true);
 }
 

@@ -1,6 +1,15 @@
 #include "test_support.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
@@ -72,7 +81,9 @@ Response Api::callRaw(const std::string& method, const std::string& target, cons
   response.status = result->status;
   response.raw = result->body;
   response.headers = result->headers;
-  if (!response.raw.empty()) {
+  // JSON answers must parse; raw downloads (GET .../direct) are left in `raw`.
+  if (!response.raw.empty() &&
+      result->get_header_value("Content-Type").rfind("application/json", 0) == 0) {
     response.body = Json::parse(response.raw, nullptr, false);
     REQUIRE_FALSE(response.body.is_discarded());
   }
@@ -127,6 +138,15 @@ Json execUnchecked(int port, const std::string& key, const std::string& id,
   return body.is_object() && body.contains("data") ? body["data"] : Json();
 }
 
+std::string Api::createWorkspace(const std::string& name, const std::string& slug) {
+  Json body{{"name", name}};
+  if (!slug.empty()) body["slug"] = slug;
+  const Response r = call("POST", "/v1/workspaces", body);
+  INFO(r.raw);
+  REQUIRE(r.status == 201);
+  return r.data()["id"];
+}
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
@@ -145,6 +165,109 @@ bool processGone(int pid) {
   if (close == std::string::npos || close + 2 >= content.size()) return true;
   const char state = content[close + 2];
   return state == 'Z' || state == 'X';
+}
+
+}  // namespace rtemu_test
+
+namespace rtemu_test {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "rtemu-test-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string rawExchange(int port, const std::string& request,
+                        const std::function<bool(const std::string&)>& stopAfter) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string answer;
+  char buf[4096];
+  while (!(stopAfter && stopAfter(answer))) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 10000) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+Child::Child(const std::vector<std::string>& args) {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  std::vector<std::string> argvStrings = args;
+  std::vector<char*> argv;
+  for (std::string& a : argvStrings)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  out_ = fds[0];
+  REQUIRE(rc == 0);
+}
+
+Child::~Child() {
+  if (out_ >= 0) ::close(out_);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::optional<std::string> Child::readLine() {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (true) {
+    const auto nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      return line;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd pfd{out_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[256];
+    const ssize_t n = ::read(out_, buf, sizeof(buf));
+    if (n <= 0) return std::nullopt;
+    buffer_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+int Child::wait() {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return -1;
 }
 
 }  // namespace rtemu_test

@@ -5,10 +5,14 @@
 
 #include <httplib.h>
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,7 +28,7 @@ rtemu::Config fastConfig();
 
 struct Response {
   int status = 0;
-  Json body;        // parsed JSON body (null when empty or not JSON)
+  Json body;        // parsed JSON body (null when empty or not application/json)
   std::string raw;  // raw body
   httplib::Headers headers;
 
@@ -59,6 +63,11 @@ class Api {
   Json runningSandbox(Json body = Json{{"template", "base-ubuntu"}});
   // POST .../exec with {command, ...extra}; expects 200 and returns data.
   Json exec(const std::string& id, const std::string& command, Json extra = Json::object());
+  // Creates a workspace (201 expected) and returns its id.
+  std::string createWorkspace(const std::string& name, const std::string& slug = "");
+
+  int port() const { return port_; }
+  const std::string& key() const { return key_; }
 
  private:
   int port_;
@@ -76,5 +85,44 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 
 // True when process `pid` no longer runs (gone, or a zombie nobody reaps).
 bool processGone(int pid);
+
+// A fresh directory under the system temp dir, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Sends `request` (raw bytes) on a new loopback connection and returns everything the server
+// answers until it closes the connection, it stops sending for 10 s, or `stopAfter` returns
+// true for what has arrived so far.
+std::string rawExchange(int port, const std::string& request,
+                        const std::function<bool(const std::string&)>& stopAfter = nullptr);
+
+// A child process with its stdout on a pipe (the runtools-emulator binary).
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args);
+  ~Child();  // SIGKILL + reap when still running
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Reads one line from stdout (without '\n'); empty optional on EOF or after 30 s.
+  std::optional<std::string> readLine();
+  // Waits up to 30 s for the exit; returns the raw wait status, or -1 on timeout.
+  int wait();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffer_;
+};
 
 }  // namespace rtemu_test

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "emulator_env.hpp"
@@ -133,19 +134,30 @@ TEST_CASE("one client serves concurrent exec calls from several threads") {
   constexpr int kThreads = 8;
   constexpr int kCallsPerThread = 5;
   std::atomic<int> correct{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      // Half the threads share one handle; the others use their own copies
+      // of the client and of the handle.
+      const Sandbox mine = t % 2 == 0 ? s.sandbox : RunTools(s.rt).sandbox.get(s.sandbox.id());
       for (int i = 0; i < kCallsPerThread; ++i) {
         const std::string token = std::to_string(t) + "-" + std::to_string(i);
         try {
-          if (s.sandbox.exec("echo " + token).stdoutText == token + "\n") ++correct;
-        } catch (const std::exception&) {
+          if (mine.exec("echo " + token).stdoutText == token + "\n") ++correct;
+          mine.refresh();
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> lock(mutex);
+          failures.push_back(e.what());
         }
       }
     });
   }
   for (auto& thread : threads)
     thread.join();
+  for (const auto& failure : failures)
+    UNSCOPED_INFO(failure);
+  CHECK(failures.empty());
   CHECK(correct == kThreads * kCallsPerThread);
 }

@@ -104,7 +104,9 @@ TEST_CASE("waitForReady reports a sandbox that failed to start") {
     sandbox.waitForReady(kWait);
     FAIL("expected SandboxFailedError");
   } catch (const SandboxFailedError& e) {
-    CHECK(e.status() == "failed");
+    CHECK(e.sandboxStatus() == "failed");
+    CHECK(e.code() == "sandbox_failed");
+    CHECK(e.status() == 0);
     CHECK(e.sandboxId() == sandbox.id());
   }
 }

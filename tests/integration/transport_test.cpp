@@ -10,6 +10,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -50,6 +51,7 @@ class RawSocket {
   RawSocket(const RawSocket&) = delete;
   RawSocket& operator=(const RawSocket&) = delete;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int fd() const { return fd_; }
 
  private:
   int fd_ = -1;
@@ -220,4 +222,131 @@ TEST_CASE("a GET that fails with 503 is retried and then succeeds over real HTTP
   RunTools rt(optionsFor(local.url(), 2));
   CHECK(rt.sandbox.get("s").refresh().status == "running");
   CHECK(calls == 3);
+}
+
+namespace {
+
+// Answers the first request of every connection; reads the second one and
+// closes the connection without answering, as a server whose keep-alive
+// connection timed out at the wrong moment would.
+class DroppingServer {
+ public:
+  DroppingServer() : socket_(true) {
+    acceptor_ = std::thread([this] { acceptLoop(); });
+  }
+  ~DroppingServer() {
+    stop_ = true;
+    // Wake accept() with a throwaway connection.
+    HttpRequest wake;
+    wake.url = socket_.url() + "/wake";
+    wake.timeout = milliseconds(500);
+    try {
+      makeCurlTransport()->send(wake);
+    } catch (const std::exception&) {
+    }
+    acceptor_.join();
+    for (auto& t : workers_)
+      t.join();
+  }
+  DroppingServer(const DroppingServer&) = delete;
+  DroppingServer& operator=(const DroppingServer&) = delete;
+
+  std::string url() const { return socket_.url(); }
+  int requestsSeen(const std::string& startOfLine) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    int n = 0;
+    for (const auto& line : lines_)
+      n += line.rfind(startOfLine, 0) == 0 ? 1 : 0;
+    return n;
+  }
+
+ private:
+  // Reads one request (headers and Content-Length body); false at EOF.
+  bool readRequest(int fd) {
+    std::string data;
+    char buffer[4096];
+    std::size_t headerEnd = std::string::npos;
+    while ((headerEnd = data.find("\r\n\r\n")) == std::string::npos) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) return false;
+      data.append(buffer, static_cast<std::size_t>(n));
+    }
+    std::size_t length = 0;
+    const auto cl = data.find("Content-Length: ");
+    if (cl != std::string::npos && cl < headerEnd) length = std::stoul(data.substr(cl + 16));
+    while (data.size() < headerEnd + 4 + length) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) return false;
+      data.append(buffer, static_cast<std::size_t>(n));
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    lines_.push_back(data.substr(0, data.find("\r\n")));
+    return true;
+  }
+
+  void serve(int fd) {
+    if (readRequest(fd)) {
+      const std::string body = R"({"data":{"stdout":"ok\n","stderr":"","exitCode":0}})";
+      const std::string response =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          "Connection: keep-alive\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+      readRequest(fd);  // the second request on this connection is dropped
+    }
+    ::close(fd);
+  }
+
+  void acceptLoop() {
+    while (!stop_) {
+      const int fd = ::accept(socket_.fd(), nullptr, nullptr);
+      if (fd < 0) continue;
+      if (stop_) {
+        ::close(fd);
+        break;
+      }
+      workers_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+
+  RawSocket socket_;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+}  // namespace
+
+TEST_CASE("a command is never sent twice over a dead keep-alive connection") {
+  DroppingServer server;
+  RunTools rt(optionsFor(server.url()));
+  auto sandbox = rt.sandbox.get("s");
+  sandbox.refresh();                             // leaves a keep-alive connection open
+  CHECK(sandbox.exec("echo ok").exitCode == 0);  // must not go over that connection
+  CHECK(server.requestsSeen("POST /v1/sandboxes/s/exec") == 1);
+}
+
+TEST_CASE("a bodyless POST carries no form content type and malformed requests are refused") {
+  LocalServer local;
+  std::string contentType = "unset";
+  local.server().Post(
+      "/v1/sandboxes/s/pause", [&](const httplib::Request& req, httplib::Response& res) {
+        contentType = req.get_header_value("Content-Type");
+        res.set_content(R"({"data":{"id":"s","status":"pausing"}})", "application/json");
+      });
+  RunTools rt(optionsFor(local.url()));
+  CHECK(rt.sandbox.get("s").pause() == "pausing");
+  CHECK(contentType.empty());
+
+  auto transport = makeCurlTransport();
+  HttpRequest getWithBody;
+  getWithBody.url = local.url() + "/x";
+  getWithBody.body = "{}";
+  CHECK_THROWS_AS(transport->send(getWithBody), InvalidArgumentError);
+  HttpRequest badName;
+  badName.url = local.url() + "/x";
+  badName.headers.add("X-A: injected", "v");
+  CHECK_THROWS_AS(transport->send(badName), InvalidArgumentError);
 }

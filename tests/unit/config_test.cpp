@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <map>
 
 #include "internal/config.hpp"
+#include "runtools/client.hpp"
 #include "runtools/errors.hpp"
 
 using runtools::ClientOptions;
@@ -149,9 +151,29 @@ TEST_CASE("timeout and retries come from options or the environment and are vali
 }
 
 TEST_CASE("the RunTools constructor reads the process environment") {
-  // The facade resolves the real environment; without a credential it throws.
-  runtools::ClientOptions options;
-  options.apiKey = "rt_test_constructed";
-  options.apiUrl = "http://127.0.0.1:9";
-  CHECK_NOTHROW(resolveConfig(options));
+  // Catch2 runs test cases one at a time, so changing the environment here
+  // races with nothing.
+  const char* names[] = {"RUNTOOLS_API_KEY",    "RUNTOOLS_ACCESS_TOKEN", "RUNTOOLS_API_URL",
+                         "RUNTOOLS_TOOLS_URL",  "RUNTOOLS_AUTH_URL",     "RUNTOOLS_STORAGE_URL",
+                         "RUNTOOLS_TIMEOUT_MS", "RUNTOOLS_MAX_RETRIES"};
+  std::map<std::string, std::optional<std::string>> saved;
+  for (const char* name : names) {
+    saved[name] = runtools::internal::processEnvironment(name);
+    ::unsetenv(name);
+  }
+  CHECK_THROWS_AS(runtools::RunTools(), ConfigurationError);
+
+  ::setenv("RUNTOOLS_API_KEY", "rt_test_fromtheprocessenvironment", 1);
+  ::setenv("RUNTOOLS_API_URL", "http://127.0.0.1:9/", 1);
+  runtools::RunTools rt;
+  CHECK(rt.apiUrl() == "http://127.0.0.1:9");
+  CHECK(rt.toolsUrl() == "https://tools.runtools.ai");
+
+  for (const auto& [name, value] : saved) {
+    if (value) {
+      ::setenv(name.c_str(), value->c_str(), 1);
+    } else {
+      ::unsetenv(name.c_str());
+    }
+  }
 }

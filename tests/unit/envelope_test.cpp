@@ -27,8 +27,11 @@ TEST_CASE("meta wins over top-level pagination when both are present") {
   auto e = unwrapEnvelope(json::parse(R"({"data":[],"meta":{"hasMore":false,"nextCursor":null},
       "hasMore":true,"nextCursor":"stale"})"));
   CHECK_FALSE(e.hasMore);
-  // meta.nextCursor is null, so the top-level value is the fallback.
-  CHECK(e.nextCursor == std::optional<std::string>("stale"));
+  CHECK_FALSE(e.nextCursor);
+  auto mixed = unwrapEnvelope(json::parse(R"({"data":[],"meta":{"hasMore":true,
+      "nextCursor":"fromMeta"},"hasMore":false,"nextCursor":"top"})"));
+  CHECK(mixed.hasMore);
+  CHECK(mixed.nextCursor == std::optional<std::string>("fromMeta"));
 }
 
 TEST_CASE("a response without an envelope passes through whole") {

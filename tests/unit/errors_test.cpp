@@ -177,3 +177,34 @@ TEST_CASE("transport errors pass through typed") {
   fake.transport->enqueueException(std::make_exception_ptr(TimeoutError("took too long")));
   CHECK_THROWS_AS(fake.api()->get("/x"), TimeoutError);
 }
+
+TEST_CASE("a credential straddling a cut is redacted as a whole") {
+  auto fake = noRetries();
+  const std::string key = kKey;
+  // A non-JSON body whose key starts just before the message snippet ends.
+  for (std::size_t prefix : {190u, 195u, 199u}) {
+    INFO(prefix);
+    fake.transport->enqueue(respond(500, std::string(prefix, 'x') + key + " tail"));
+    const auto e = callExpecting<ServerError>(fake);
+    CHECK(std::string(e.what()).find(key.substr(0, 10)) == std::string::npos);
+  }
+  // A long JSON body whose key straddles the 64 KiB the error keeps.
+  const std::string message(64 * 1024 - 30, 'm');
+  fake.transport->enqueueJson(401, errorBody("invalid_token", message + key, "r"));
+  const auto big = callExpecting<AuthenticationError>(fake);
+  CHECK(big.body().find(key.substr(0, 10)) == std::string::npos);
+  // A 2xx body that is not JSON.
+  fake.transport->enqueue(respond(200, std::string(195, 'y') + key));
+  try {
+    fake.api()->get("/x");
+    FAIL("expected InvalidResponseError");
+  } catch (const InvalidResponseError& e) {
+    CHECK(std::string(e.what()).find(key.substr(0, 10)) == std::string::npos);
+  }
+}
+
+TEST_CASE("a 429 with a malformed Retry-After is still a RateLimitError") {
+  auto fake = noRetries();
+  fake.transport->enqueue(respond(429, "", {{"Retry-After", "."}}));
+  CHECK_FALSE(callExpecting<RateLimitError>(fake).retryAfter());
+}

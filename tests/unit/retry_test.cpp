@@ -67,3 +67,22 @@ TEST_CASE("the three HTTP date formats parse") {
         784111777);
   CHECK_FALSE(parseHttpDate("Sun, 06 Foo 1994 08:49:37 GMT"));
 }
+
+TEST_CASE("malformed or extreme retry headers never throw and never overflow") {
+  for (const char* bad : {".", "..", "1.2.3", "-5", "+5", "5s", "", " "}) {
+    INFO(bad);
+    CHECK_FALSE(serverRetryAfter(503, {{"Retry-After", bad}}, kNow));
+    CHECK_FALSE(serverRetryAfter(429, {{"retry-after-ms", bad}}, kNow));
+  }
+  CHECK_FALSE(parseHttpDate("Sun, 99999999999 Nov 1994 08:49:37 GMT"));
+  CHECK_FALSE(parseHttpDate("Sun, 06 Nov 99999 08:49:37 GMT"));
+  CHECK_FALSE(parseHttpDate("Sun Nov 99999999999 08:49:37 1994"));
+  // Far-future resets are capped, not wrapped around.
+  const auto far = serverRetryAfter(429, {{"X-RateLimit-Reset", "99999999999999"}}, kNow);
+  REQUIRE(far);
+  CHECK(far->count() > 0);
+  CHECK(*far <= milliseconds(1'000'000'000'000LL));
+  const auto huge = serverRetryAfter(503, {{"Retry-After", "99999999999999999999"}}, kNow);
+  REQUIRE(huge);
+  CHECK(*huge == milliseconds(1'000'000'000'000LL));
+}

@@ -236,9 +236,10 @@ TEST_CASE("waitForReady fails fast when the sandbox fails") {
     sandbox.waitForReady();
     FAIL("expected SandboxFailedError");
   } catch (const SandboxFailedError& e) {
-    CHECK(e.status() == "failed");
+    CHECK(e.sandboxStatus() == "failed");
+    CHECK(e.code() == "sandbox_failed");
+    CHECK(e.status() == 0);
     CHECK(e.sandboxId() == "sandbox-1");
-    CHECK(std::string(SandboxFailedError::code()) == "sandbox_failed");
   }
 }
 
@@ -324,4 +325,66 @@ TEST_CASE("waitForStatus polls until the status is reached") {
   fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "error")));
   CHECK_THROWS_AS(sandbox.waitForStatus("running", options), SandboxFailedError);
   CHECK_THROWS_AS(sandbox.waitForStatus("", options), InvalidArgumentError);
+}
+
+TEST_CASE("an exec answer without an exit code is an InvalidResponseError, not success") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueue(HttpResponse{200, {}, ""});
+  CHECK_THROWS_AS(sandbox.exec("true"), InvalidResponseError);
+  fake.transport->enqueueJson(200, test::envelope({{"result", "weird"}}));
+  CHECK_THROWS_AS(sandbox.exec("true"), InvalidResponseError);
+}
+
+TEST_CASE("exec is not retried after a timeout or a dropped connection") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueException(std::make_exception_ptr(TimeoutError("slow")));
+  CHECK_THROWS_AS(sandbox.exec("echo once"), TimeoutError);
+  fake.transport->enqueueException(
+      std::make_exception_ptr(TransportError(TransportError::Kind::Network, "reset")));
+  CHECK_THROWS_AS(sandbox.exec("echo once"), TransportError);
+  CHECK(fake.transport->requests().size() == 2);
+}
+
+TEST_CASE("a pause whose first answer was lost reports the pausing sandbox") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueue(HttpResponse{503, {}, ""});
+  fake.transport->enqueueJson(
+      409, {{"error", {{"code", "invalid_state_transition"}, {"message", "pausing"}}}});
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "pausing")));
+  CHECK(sandbox.pause() == "pausing");
+  CHECK(sandbox.status() == "pausing");
+
+  // A refusal for another reason (still creating) stays an error.
+  fake.transport->enqueueJson(
+      409, {{"error", {{"code", "invalid_state_transition"}, {"message", "creating"}}}});
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "creating")));
+  CHECK_THROWS_AS(sandbox.pause(), ConflictError);
+}
+
+TEST_CASE("waitForReady accepts braced options and any duration without overflow") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->setHandler([](const HttpRequest&) {
+    return HttpResponse{200, {}, test::envelope(sandboxJson("sandbox-1", "running", true)).dump()};
+  });
+  CHECK(sandbox.waitForReady({}).status == "running");
+  CHECK(sandbox.waitForReady({std::chrono::seconds(5)}).status == "running");
+  CHECK(sandbox.waitForReady(std::chrono::hours::max()).status == "running");
+  CHECK(sandbox.waitForReady(std::chrono::milliseconds::max()).status == "running");
+
+  // A wait that never succeeds, with an unbounded timeout, keeps polling.
+  int polls = 0;
+  fake.transport->setHandler([&](const HttpRequest&) {
+    const bool ready = ++polls >= 5;
+    return HttpResponse{
+        200,
+        {},
+        test::envelope(sandboxJson("sandbox-1", ready ? "running" : "creating", ready)).dump()};
+  });
+  CHECK(sandbox.waitForReady(std::chrono::milliseconds::max(), milliseconds(10)).status ==
+        "running");
+  CHECK(polls == 5);
 }

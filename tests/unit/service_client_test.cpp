@@ -153,7 +153,7 @@ TEST_CASE("a POST is retried when the connection failed before sending") {
   CHECK(fake.transport->requests().size() == 2);
 }
 
-TEST_CASE("an idempotent action POST is retried; a 429 is retried for any method") {
+TEST_CASE("an idempotent action POST is retried; a plain POST is not, even on 429") {
   test::FakeServices fake;
   fake.transport->enqueue(status(503));
   fake.transport->enqueueJson(200, test::envelope({{"status", "pausing"}}));
@@ -165,8 +165,13 @@ TEST_CASE("an idempotent action POST is retried; a 429 is retried for any method
 
   fake.transport->clear();
   fake.transport->enqueue(status(429, {{"Retry-After", "2"}}));
-  fake.transport->enqueueJson(201, test::envelope({{"id", "x"}}));
-  CHECK(fake.api()->post("/sandboxes", json::object()).status == 201);
+  CHECK_THROWS_AS(fake.api()->post("/sandboxes", json::object()), RateLimitError);
+  CHECK(fake.transport->requests().size() == 1);
+
+  fake.transport->clear();
+  fake.transport->enqueue(status(429, {{"Retry-After", "2"}}));
+  fake.transport->enqueueJson(200, test::envelope({{"id", "x"}}));
+  CHECK(fake.api()->get("/sandboxes/x").status == 200);
   CHECK(fake.clock->sleeps().back() == milliseconds(2000));
 }
 
@@ -206,4 +211,41 @@ TEST_CASE("request bodies with invalid UTF-8 are refused before sending") {
   test::FakeServices fake;
   CHECK_THROWS_AS(fake.api()->post("/x", json{{"name", "\xff\xfe"}}), InvalidArgumentError);
   CHECK(fake.transport->requests().empty());
+}
+
+TEST_CASE("requests tell the transport whether they may be repeated") {
+  test::FakeServices fake;
+  fake.transport->setHandler([](const HttpRequest&) { return HttpResponse{200, {}, "{}"}; });
+  fake.api()->get("/sandboxes");
+  CHECK(fake.transport->lastRequest().idempotent);
+  fake.api()->post("/sandboxes/s/exec", json::object());
+  CHECK_FALSE(fake.transport->lastRequest().idempotent);
+  internal::ApiRequest pause;
+  pause.method = "POST";
+  pause.path = "/sandboxes/s/pause";
+  pause.idempotent = true;
+  fake.api()->call(pause);
+  CHECK(fake.transport->lastRequest().idempotent);
+}
+
+TEST_CASE("a DELETE that finds nothing after a lost answer has succeeded") {
+  test::FakeServices fake;
+  fake.transport->enqueueException(std::make_exception_ptr(TimeoutError("answer lost")));
+  fake.transport->enqueueJson(404, {{"error", {{"code", "not_found"}, {"message", "gone"}}}});
+  CHECK_NOTHROW(fake.api()->del("/sandboxes/s"));
+  CHECK(fake.transport->requests().size() == 2);
+
+  fake.transport->clear();
+  fake.transport->enqueue(status(504));
+  fake.transport->enqueueJson(404, {{"error", {{"code", "not_found"}, {"message", "gone"}}}});
+  CHECK_NOTHROW(fake.api()->del("/sandboxes/s"));
+
+  // A 404 on the first attempt, or after a refused connection, is an error.
+  fake.transport->clear();
+  fake.transport->enqueueJson(404, {{"error", {{"code", "not_found"}, {"message", "gone"}}}});
+  CHECK_THROWS_AS(fake.api()->del("/sandboxes/s"), NotFoundError);
+  fake.transport->enqueueException(
+      std::make_exception_ptr(TransportError(TransportError::Kind::ConnectionFailed, "refused")));
+  fake.transport->enqueueJson(404, {{"error", {{"code", "not_found"}, {"message", "gone"}}}});
+  CHECK_THROWS_AS(fake.api()->del("/sandboxes/s"), NotFoundError);
 }

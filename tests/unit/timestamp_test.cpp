@@ -43,3 +43,10 @@ TEST_CASE("formatting round-trips at millisecond precision") {
   CHECK(formatTimestamp(*t) == "1999-12-31T23:59:59.987Z");
   CHECK(formatTimestamp(runtools::Timestamp()) == "1970-01-01T00:00:00.000Z");
 }
+
+TEST_CASE("timestamps outside the representable range are rejected, not wrapped") {
+  CHECK_FALSE(parseTimestamp("9999-12-31T23:59:59Z"));
+  CHECK_FALSE(parseTimestamp("0001-01-01T00:00:00Z"));
+  CHECK(parseTimestamp("2200-01-01T00:00:00Z"));
+  CHECK(parseTimestamp("1700-01-01T00:00:00Z"));
+}

@@ -41,7 +41,9 @@ class Emulator {
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
-  // Binds and serves on a background thread; returns once connections are accepted.
+  // Binds and serves on a background thread; returns once connections are accepted. Sets
+  // SIGPIPE to ignored when it is at its default disposition (a client hanging up must not
+  // kill the process).
   // Throws std::runtime_error when the address cannot be bound or the state directory cannot
   // be created, std::logic_error when called twice.
   void start();

@@ -43,7 +43,8 @@ class FakeTransport : public Transport {
   /// Answers requests when the queue is empty.
   void setHandler(Handler handler);
 
-  /// Every request received so far, in order.
+  /// Every request received so far, in order (a streamed body is recorded
+  /// in `body`).
   std::vector<HttpRequest> requests() const;
   /// The most recent request; throws std::out_of_range when there is none.
   HttpRequest lastRequest() const;

@@ -1,0 +1,191 @@
+#include "internal/streams.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "runtools/errors.hpp"
+
+namespace runtools::internal {
+namespace {
+
+std::string systemReason() {
+  return std::strerror(errno);
+}
+
+// A quoted-string parameter value for Content-Disposition.
+std::string quoted(const std::string& value) {
+  std::string out = "\"";
+  for (const char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\r' || c == '\n') continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string randomHex(std::size_t length) {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(length);
+  std::uniform_int_distribution<int> digit(0, 15);
+  for (std::size_t i = 0; i < length; ++i)
+    out += kHex[digit(engine)];
+  return out;
+}
+
+// ------------------------------------------------------------ MultipartUpload
+
+void MultipartUpload::frame(const std::string& fileName, const Fields& fields) {
+  boundary_ = "runtools-" + randomHex(32);
+  head_ = "--" + boundary_ +
+          "\r\nContent-Disposition: form-data; name=\"file\"; filename=" + quoted(fileName) +
+          "\r\nContent-Type: application/octet-stream\r\n\r\n";
+  tail_ = "\r\n";
+  for (const auto& [name, value] : fields) {
+    tail_ += "--" + boundary_ + "\r\nContent-Disposition: form-data; name=" + quoted(name) +
+             "\r\n\r\n" + value + "\r\n";
+  }
+  tail_ += "--" + boundary_ + "--\r\n";
+}
+
+std::shared_ptr<MultipartUpload> MultipartUpload::fromFile(const std::string& localFile,
+                                                           const std::string& fileName,
+                                                           const Fields& fields) {
+  std::shared_ptr<MultipartUpload> upload(new MultipartUpload());
+  upload->path_ = localFile;
+  upload->file_ = std::fopen(localFile.c_str(), "rb");
+  if (upload->file_ == nullptr) {
+    throw FileError("cannot open \"" + localFile + "\" for upload: " + systemReason());
+  }
+  struct stat info {};
+  if (::fstat(::fileno(upload->file_), &info) != 0 || !S_ISREG(info.st_mode)) {
+    throw FileError("\"" + localFile + "\" is not a regular file");
+  }
+  upload->contentSize_ = static_cast<std::uint64_t>(info.st_size);
+  upload->frame(fileName, fields);
+  return upload;
+}
+
+std::shared_ptr<MultipartUpload> MultipartUpload::fromBytes(std::string bytes,
+                                                            const std::string& fileName,
+                                                            const Fields& fields) {
+  std::shared_ptr<MultipartUpload> upload(new MultipartUpload());
+  upload->contentSize_ = bytes.size();
+  upload->bytes_ = std::move(bytes);
+  upload->frame(fileName, fields);
+  return upload;
+}
+
+MultipartUpload::~MultipartUpload() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+std::string MultipartUpload::contentType() const {
+  return "multipart/form-data; boundary=" + boundary_;
+}
+
+std::uint64_t MultipartUpload::size() const {
+  return head_.size() + contentSize_ + tail_.size();
+}
+
+std::size_t MultipartUpload::readContent(char* buffer, std::size_t capacity) {
+  const std::uint64_t offset = position_ - head_.size();
+  const auto wanted =
+      static_cast<std::size_t>(std::min<std::uint64_t>(capacity, contentSize_ - offset));
+  if (file_ == nullptr) {
+    std::memcpy(buffer, bytes_.data() + offset, wanted);
+    return wanted;
+  }
+  const std::size_t got = std::fread(buffer, 1, wanted, file_);
+  if (got < wanted) {
+    throw FileError("\"" + path_ + "\" " +
+                    (std::ferror(file_) ? "could not be read: " + systemReason()
+                                        : std::string("shrank while it was being uploaded")));
+  }
+  return got;
+}
+
+std::size_t MultipartUpload::read(char* buffer, std::size_t capacity) {
+  std::size_t written = 0;
+  while (written < capacity && position_ < size()) {
+    std::size_t n = 0;
+    if (position_ < head_.size()) {
+      n = std::min<std::size_t>(capacity - written, head_.size() - position_);
+      std::memcpy(buffer + written, head_.data() + position_, n);
+    } else if (position_ < head_.size() + contentSize_) {
+      n = readContent(buffer + written, capacity - written);
+    } else {
+      const std::uint64_t offset = position_ - head_.size() - contentSize_;
+      n = std::min<std::size_t>(capacity - written, tail_.size() - offset);
+      std::memcpy(buffer + written, tail_.data() + offset, n);
+    }
+    written += n;
+    position_ += n;
+  }
+  return written;
+}
+
+void MultipartUpload::rewind() {
+  position_ = 0;
+  if (file_ != nullptr && std::fseek(file_, 0, SEEK_SET) != 0) {
+    throw FileError("cannot rewind \"" + path_ + "\": " + systemReason());
+  }
+}
+
+// ------------------------------------------------------------ AtomicFileSink
+
+AtomicFileSink::AtomicFileSink(std::string target) : target_(std::move(target)) {
+  if (target_.empty()) throw InvalidArgumentError("the local file name must not be empty");
+  temp_ = target_ + ".rtpart-" + randomHex(12);
+  file_ = std::fopen(temp_.c_str(), "wb");
+  if (file_ == nullptr) {
+    throw FileError("cannot create \"" + temp_ + "\": " + systemReason());
+  }
+}
+
+AtomicFileSink::~AtomicFileSink() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    std::remove(temp_.c_str());
+  }
+}
+
+void AtomicFileSink::write(const char* data, std::size_t size) {
+  if (std::fwrite(data, 1, size, file_) != size) {
+    throw FileError("cannot write \"" + temp_ + "\": " + systemReason());
+  }
+}
+
+void AtomicFileSink::reset() {
+  if (std::fflush(file_) != 0 || ::ftruncate(::fileno(file_), 0) != 0 ||
+      std::fseek(file_, 0, SEEK_SET) != 0) {
+    throw FileError("cannot truncate \"" + temp_ + "\": " + systemReason());
+  }
+}
+
+void AtomicFileSink::commit() {
+  if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
+    throw FileError("cannot flush \"" + temp_ + "\": " + systemReason());
+  }
+  std::FILE* file = file_;
+  file_ = nullptr;
+  if (std::fclose(file) != 0) {
+    std::remove(temp_.c_str());
+    throw FileError("cannot close \"" + temp_ + "\": " + systemReason());
+  }
+  if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
+    const std::string reason = systemReason();
+    std::remove(temp_.c_str());
+    throw FileError("cannot rename \"" + temp_ + "\" to \"" + target_ + "\": " + reason);
+  }
+}
+
+}  // namespace runtools::internal

@@ -1,0 +1,92 @@
+#pragma once
+
+// Streamed request and response bodies: a multipart/form-data upload whose
+// file part is read from disk (or memory) as it is sent, and a download sink
+// that writes to a temporary file renamed into place only when complete.
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtools/http.hpp"
+
+namespace runtools::internal {
+
+/// multipart/form-data with one file part, then text fields.
+class MultipartUpload final : public BodySource {
+ public:
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+
+  /// Streams `localFile`; throws FileError when it cannot be opened or is
+  /// not a regular file.
+  static std::shared_ptr<MultipartUpload> fromFile(const std::string& localFile,
+                                                   const std::string& fileName,
+                                                   const Fields& fields);
+  static std::shared_ptr<MultipartUpload> fromBytes(std::string bytes, const std::string& fileName,
+                                                    const Fields& fields);
+  ~MultipartUpload() override;
+  MultipartUpload(const MultipartUpload&) = delete;
+  MultipartUpload& operator=(const MultipartUpload&) = delete;
+
+  /// `multipart/form-data; boundary=...`
+  std::string contentType() const;
+  /// Bytes of file content (without the multipart framing).
+  std::uint64_t contentSize() const noexcept { return contentSize_; }
+
+  std::uint64_t size() const override;
+  std::size_t read(char* buffer, std::size_t capacity) override;
+  void rewind() override;
+
+ private:
+  MultipartUpload() = default;
+  void frame(const std::string& fileName, const Fields& fields);
+  std::size_t readContent(char* buffer, std::size_t capacity);
+
+  std::string boundary_;
+  std::string head_;
+  std::string tail_;
+  std::string path_;  // file source
+  std::FILE* file_ = nullptr;
+  std::string bytes_;  // memory source
+  std::uint64_t contentSize_ = 0;
+  std::uint64_t position_ = 0;  // over head + content + tail
+};
+
+/// Writes a download to `<target>.rtpart-<random>` and renames it to
+/// `target` on commit(); the partial file is removed if never committed.
+class AtomicFileSink final : public BodySink {
+ public:
+  explicit AtomicFileSink(std::string target);
+  ~AtomicFileSink() override;
+  AtomicFileSink(const AtomicFileSink&) = delete;
+  AtomicFileSink& operator=(const AtomicFileSink&) = delete;
+
+  void write(const char* data, std::size_t size) override;
+  void reset() override;
+  /// Flushes to disk and renames into place. Throws FileError.
+  void commit();
+
+ private:
+  std::string target_;
+  std::string temp_;
+  std::FILE* file_ = nullptr;
+};
+
+/// A sink collecting the body in memory.
+class StringSink final : public BodySink {
+ public:
+  void write(const char* data, std::size_t size) override { text_.append(data, size); }
+  void reset() override { text_.clear(); }
+  std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+/// A random hexadecimal string of `length` characters.
+std::string randomHex(std::size_t length);
+
+}  // namespace runtools::internal
