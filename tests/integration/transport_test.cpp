@@ -11,6 +11,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -89,6 +90,9 @@ ClientOptions optionsFor(const std::string& url, int maxRetries = 0) {
   ClientOptions options;
   options.apiKey = "rt_test_TransportTransportTransport00";
   options.apiUrl = url;
+  options.toolsUrl = url;
+  options.authUrl = url;
+  options.storageUrl = url;
   options.maxRetries = maxRetries;
   options.retryPolicy.initialDelay = milliseconds(1);
   options.retryPolicy.maxDelay = milliseconds(2);
@@ -349,4 +353,29 @@ TEST_CASE("a bodyless POST carries no form content type and malformed requests a
   badName.url = local.url() + "/x";
   badName.headers.add("X-A: injected", "v");
   CHECK_THROWS_AS(transport->send(badName), InvalidArgumentError);
+}
+
+TEST_CASE("a download cut off mid-body leaves no file under the real name") {
+  LocalServer local;
+  int attempts = 0;
+  local.server().Get("/v1/workspaces/w/direct",
+                     [&](const httplib::Request&, httplib::Response& res) {
+                       ++attempts;
+                       res.set_content_provider(1000, "application/octet-stream",
+                                                [](size_t offset, size_t, httplib::DataSink& sink) {
+                                                  if (offset > 0) return false;  // hang up halfway
+                                                  const std::string half(500, 'h');
+                                                  sink.write(half.data(), half.size());
+                                                  return true;
+                                                });
+                     });
+  RunTools rt(optionsFor(local.url(), 1));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("rt-cut-" + std::to_string(::getpid()) + "-" + std::to_string(attempts));
+  std::filesystem::create_directories(dir);
+  const auto target = dir / "file.bin";
+  CHECK_THROWS_AS(rt.workspace.files("w").downloadTo("/file.bin", target.string()), TransportError);
+  CHECK(attempts == 2);  // a download is a GET: retried once, then given up
+  CHECK(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
 }
