@@ -34,6 +34,7 @@ const char kUsage[] =
     "  --create-delay-ms N    creating -> running delay (default 300)\n"
     "  --pause-delay-ms N     pausing -> paused delay (default 200)\n"
     "  --resume-delay-ms N    resuming -> running delay (default 200)\n"
+    "  --stream-delay-ms N    delay between streamed agent-run deltas (default 20)\n"
     "  --rate-limit-rpm N     requests per minute per credential, 0 = unlimited (default 0)\n"
     "  --verbose              log each request (method, path, status) on stderr\n"
     "  --help                 show this help\n";
@@ -62,8 +63,9 @@ long parseNumber(const std::string& flag, const std::string& text, long min, lon
 }
 
 bool isValueFlag(const std::string& flag) {
-  for (const char* known : {"--host", "--port", "--state-dir", "--api-key", "--create-delay-ms",
-                            "--pause-delay-ms", "--resume-delay-ms", "--rate-limit-rpm"}) {
+  for (const char* known :
+       {"--host", "--port", "--state-dir", "--api-key", "--create-delay-ms", "--pause-delay-ms",
+        "--resume-delay-ms", "--stream-delay-ms", "--rate-limit-rpm"}) {
     if (flag == known) return true;
   }
   return false;
@@ -120,6 +122,8 @@ std::optional<rtemu::Config> parseArgs(int argc, char** argv) {
       config.pauseDelay = std::chrono::milliseconds(parseNumber(flag, value, 0, 86'400'000));
     } else if (flag == "--resume-delay-ms") {
       config.resumeDelay = std::chrono::milliseconds(parseNumber(flag, value, 0, 86'400'000));
+    } else if (flag == "--stream-delay-ms") {
+      config.streamDelay = std::chrono::milliseconds(parseNumber(flag, value, 0, 60'000));
     } else if (flag == "--rate-limit-rpm") {
       config.rateLimitRpm = static_cast<int>(parseNumber(flag, value, 0, 1'000'000));
     } else {

@@ -13,18 +13,17 @@ build=${BUILD_DIR:-$root/build}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRUNTOOLS_BUILD_EXAMPLES=ON -DRUNTOOLS_BUILD_EMULATOR=ON \
   -DRUNTOOLS_WERROR="${RUNTOOLS_WERROR:-OFF}" >/dev/null
-cmake --build "$build" --parallel "$(nproc)" --target runtools-emulator \
-  example_quickstart example_sandbox_lifecycle example_workspace_files
+cmake --build "$build" --parallel "$(nproc)" --target runtools-emulator runtools_examples
 
 run_all() {
   local failed=0
-  for example in quickstart sandbox_lifecycle workspace_files; do
+  while read -r example; do
     echo "=== $example"
-    if ! "$build/examples/$example"; then
+    if ! "$build/examples/$example" </dev/null; then
       echo "=== $example FAILED" >&2
       failed=1
     fi
-  done
+  done <"$build/examples/examples.txt"
   return $failed
 }
 export -f run_all

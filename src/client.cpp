@@ -42,7 +42,13 @@ RunTools::RunTools(ClientOptions options)
           internal::makeServices(internal::resolveConfig(options), std::move(options.transport))),
       sandbox(services_->api),
       workspace(services_->api, services_->storage),
-      workspaces(workspace) {}
+      workspaces(workspace),
+      agent(services_->api),
+      threads(services_->api),
+      tools(services_->tools),
+      secrets(services_->tools),
+      auth(services_->api, services_->auth),
+      sshKeys(services_->api) {}
 
 const std::string& RunTools::apiUrl() const noexcept {
   return services_->config.apiUrl;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -48,7 +49,36 @@ struct Exchange {
   BodySink* sink = nullptr;
   // An exception thrown by the source or the sink, rethrown after the transfer.
   std::exception_ptr error;
+
+  // Cancellation and idle tracking, checked from the progress callback.
+  const CancellationToken* cancellation = nullptr;
+  std::chrono::milliseconds idleTimeout{0};
+  std::chrono::steady_clock::time_point lastActivity = std::chrono::steady_clock::now();
+  curl_off_t lastDown = 0;
+  curl_off_t lastUp = 0;
+  enum class Abort { None, Cancelled, Idle } abort = Abort::None;
 };
+
+// Called by libcurl often during a transfer and about once a second while
+// idle: gives up on cancellation or after idleTimeout without progress.
+int onProgress(void* user, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
+  auto* exchange = static_cast<Exchange*>(user);
+  if (exchange->cancellation != nullptr && exchange->cancellation->isCancelled()) {
+    exchange->abort = Exchange::Abort::Cancelled;
+    return 1;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (down != exchange->lastDown || up != exchange->lastUp) {
+    exchange->lastDown = down;
+    exchange->lastUp = up;
+    exchange->lastActivity = now;
+  } else if (exchange->idleTimeout.count() > 0 &&
+             now - exchange->lastActivity > exchange->idleTimeout) {
+    exchange->abort = Exchange::Abort::Idle;
+    return 1;
+  }
+  return 0;
+}
 
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
@@ -188,6 +218,13 @@ class CurlTransport final : public Transport {
     exchange.handle = h;
     exchange.sink = request.bodySink.get();
     exchange.source = request.bodySource.get();
+    if (request.cancellation) {
+      if (request.cancellation->isCancelled()) {
+        throw CancelledError(request.method + " " + describeUrl(request.url) + " cancelled");
+      }
+      exchange.cancellation = &*request.cancellation;
+    }
+    exchange.idleTimeout = request.idleTimeout;
     char errorText[CURL_ERROR_SIZE] = {0};
 
     SlistGuard headers;
@@ -213,7 +250,9 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, toCurlMillis(request.timeout));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, toCurlMillis(request.connectTimeout));
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    // Compression for plain answers; a streamed body (events, downloads) is
+    // taken as it is, so that no decoder holds events back.
+    if (exchange.sink == nullptr) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -223,6 +262,11 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
+    if (exchange.cancellation != nullptr || exchange.idleTimeout.count() > 0) {
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &onProgress);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &exchange);
+    }
 
     if (request.method == "GET") {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -252,6 +296,15 @@ class CurlTransport final : public Transport {
     if (exchange.error) {
       lease.discard();
       std::rethrow_exception(exchange.error);
+    }
+    if (exchange.abort == Exchange::Abort::Cancelled) {
+      lease.discard();
+      throw CancelledError(request.method + " " + describeUrl(request.url) + " cancelled");
+    }
+    if (exchange.abort == Exchange::Abort::Idle) {
+      lease.discard();
+      throw TimeoutError(request.method + " " + describeUrl(request.url) + ": no data for " +
+                         std::to_string(request.idleTimeout.count()) + " ms");
     }
     if (rc != CURLE_OK) {
       lease.discard();

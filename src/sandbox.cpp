@@ -7,6 +7,7 @@
 #include "internal/pagination.hpp"
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
+#include "internal/sse.hpp"
 #include "runtools/errors.hpp"
 
 namespace runtools {
@@ -259,14 +260,19 @@ ExecResult Sandbox::exec(const std::string& command, const ExecOptions& options)
     body["timeout"] = options.timeout->count();
   }
   if (!options.env.empty()) body["env"] = js::stringMap(options.env);
+  const auto timeout = std::max(
+      api_->defaultTimeout(),
+      internal::saturatingAdd(options.timeout.value_or(kDefaultExecTimeout), kExecHttpMargin));
+  if (options.onStdout || options.onStderr) {
+    return execStreamed(options, std::move(body), timeout);
+  }
 
   internal::ApiRequest request;
   request.method = "POST";
   request.path = makePath({"sandboxes", id_, "exec"});
   request.body = std::move(body);
-  request.timeout = std::max(
-      api_->defaultTimeout(),
-      internal::saturatingAdd(options.timeout.value_or(kDefaultExecTimeout), kExecHttpMargin));
+  request.timeout = timeout;
+  request.cancellation = options.cancellation;
   const auto response = api_->call(request);
   const json& data = response.data();
   if (!js::optInt(data, {"exitCode", "exit_code"})) {
@@ -274,6 +280,56 @@ ExecResult Sandbox::exec(const std::string& command, const ExecOptions& options)
                                "the exec response of sandbox " + id_ + " carries no exit code");
   }
   return data.get<ExecResult>();
+}
+
+ExecResult Sandbox::execStreamed(const ExecOptions& options, json body,
+                                 std::chrono::milliseconds timeout) const {
+  ExecResult result;
+  bool exited = false;
+  auto sink = std::make_shared<internal::SseSink>([&](const internal::SseEvent& frame) {
+    json data = json::parse(frame.data, nullptr, /*allow_exceptions=*/false);
+    const std::string type = frame.event.empty() ? js::string(data, {"type"}) : frame.event;
+    if (type == "stdout" || type == "stderr") {
+      const std::string text = js::string(data, {"data"});
+      const bool isStdout = type == "stdout";
+      (isStdout ? result.stdoutText : result.stderrText) += text;
+      const auto& callback = isStdout ? options.onStdout : options.onStderr;
+      return callback ? callback(text) : true;
+    }
+    if (type == "exit") {
+      exited = true;
+      if (data.is_object()) {
+        result.exitCode = static_cast<int>(js::optInt(data, {"exitCode"}).value_or(-1));
+        const auto ms = js::optInt(data, {"durationMs", "executionTime"});
+        if (ms) result.durationMs = std::chrono::milliseconds(*ms);
+        result.timedOut = js::boolean(data, {"timedOut"});
+      }
+    }
+    return true;
+  });
+  internal::ApiRequest request;
+  request.method = "POST";
+  request.path = makePath({"sandboxes", id_, "exec", "stream"});
+  request.body = std::move(body);
+  request.headers.add("Accept", "text/event-stream");
+  request.bodySink = sink;
+  request.timeout = timeout;
+  request.cancellation = options.cancellation;
+  try {
+    api_->call(request);
+  } catch (const internal::SseSink::Stop&) {
+    // Closing the connection stops the command on the platform.
+    result.stopped = true;
+    result.exitCode = -1;
+    return result;
+  }
+  sink->finish();
+  if (!exited) {
+    // The command's text stays out of the message: it may carry secrets.
+    throw StreamError("the output stream of a command in sandbox " + id_ +
+                      " ended before the command's exit");
+  }
+  return result;
 }
 
 std::string Sandbox::lifecycleAction(const char* action, const char* transitional,

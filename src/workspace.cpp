@@ -238,15 +238,18 @@ FileEntry WorkspaceFiles::upload(const std::string& path, std::string_view bytes
   const auto target = WorkspacePath::parse(path);
   internal::requireSingleName(target.isRoot() ? "" : target.name(), "the uploaded file's name");
   requireUploadSize(bytes.size(), "the upload");
-  return uploadSource(path, internal::MultipartUpload::fromBytes(std::string(bytes), target.name(),
-                                                                 {{"name", target.name()}}));
+  return uploadSource(path,
+                      std::make_shared<internal::MultipartUpload>(
+                          internal::ContentSource::fromBytes(std::string(bytes)), target.name(),
+                          internal::MultipartUpload::Fields{{"name", target.name()}}));
 }
 
 FileEntry WorkspaceFiles::uploadFile(const std::string& localFile, const std::string& path) const {
   const auto target = WorkspacePath::parse(path);
   internal::requireSingleName(target.isRoot() ? "" : target.name(), "the uploaded file's name");
-  auto body =
-      internal::MultipartUpload::fromFile(localFile, target.name(), {{"name", target.name()}});
+  auto body = std::make_shared<internal::MultipartUpload>(
+      internal::ContentSource::fromFile(localFile), target.name(),
+      internal::MultipartUpload::Fields{{"name", target.name()}});
   requireUploadSize(body->contentSize(), "\"" + localFile + "\"");
   return uploadSource(path, std::move(body));
 }

@@ -90,11 +90,14 @@ void addControlRoutes(Router& router, const ControlRoutesConfig& config) {
   router.add("POST", "/_emu/keys", Access::kControl,
              [keys](ApiRequest& request) { return mintKey(*keys, request); });
   WorkspaceStore* workspaces = config.workspaces;
-  router.add("POST", "/_emu/reset", Access::kControl, [store, workspaces](ApiRequest&) {
-    store->reset();  // first: removes the mount symlinks, never their targets
-    if (workspaces) workspaces->reset();
-    return okReply(Json{{"reset", true}});
-  });
+  const std::function<void()> resetAgents = config.resetAgents;
+  router.add("POST", "/_emu/reset", Access::kControl,
+             [store, workspaces, resetAgents](ApiRequest&) {
+               if (resetAgents) resetAgents();
+               store->reset();  // removes the mount symlinks, never their targets
+               if (workspaces) workspaces->reset();
+               return okReply(Json{{"reset", true}});
+             });
 }
 
 }  // namespace rtemu

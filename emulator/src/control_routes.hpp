@@ -2,6 +2,8 @@
 // this emulator does not implement, and the /_emu/ control plane.
 #pragma once
 
+#include <functional>
+
 #include "auth.hpp"
 #include "router.hpp"
 #include "sandbox_store.hpp"
@@ -13,6 +15,7 @@ struct ControlRoutesConfig {
   KeyStore* keys = nullptr;
   SandboxStore* store = nullptr;
   WorkspaceStore* workspaces = nullptr;
+  std::function<void()> resetAgents;  // forgets agents, runs, threads and attachments
 };
 
 void addControlRoutes(Router& router, const ControlRoutesConfig& config);

@@ -11,6 +11,9 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "agent_routes.hpp"
+#include "agent_store.hpp"
+#include "attachment_store.hpp"
 #include "auth.hpp"
 #include "control_routes.hpp"
 #include "fs_util.hpp"
@@ -20,8 +23,10 @@
 #include "proxy_routes.hpp"
 #include "rate_limiter.hpp"
 #include "router.hpp"
+#include "run_engine.hpp"
 #include "sandbox_routes.hpp"
 #include "sandbox_store.hpp"
+#include "thread_store.hpp"
 #include "workspace_routes.hpp"
 #include "workspace_store.hpp"
 
@@ -35,6 +40,7 @@ constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 constexpr char kOrgFile[] = "organization.json";
 constexpr char kStateFile[] = "sandboxes.json";
 constexpr char kWorkspacesFile[] = "workspaces.json";
+constexpr char kAgentsFile[] = "agents.json";
 
 std::string makeTempDir() {
   const char* tmp = std::getenv("TMPDIR");
@@ -87,6 +93,11 @@ struct Emulator::Impl {
   RateLimiter limiter;
   std::unique_ptr<SandboxStore> store;
   std::unique_ptr<WorkspaceStore> workspaces;
+  std::unique_ptr<AgentStore> agents;
+  std::unique_ptr<ThreadStore> threads;
+  std::unique_ptr<AttachmentStore> attachments;
+  std::unique_ptr<RunManager> runs;
+  std::unique_ptr<RunEngine> engine;
   Router router;
   std::unique_ptr<HttpFrontend> http;
   int port = -1;
@@ -108,7 +119,7 @@ struct Emulator::Impl {
       }
       keys.setDefaultOrgId(loadOrCreateDefaultOrg(stateDir, keys.defaultOrgId()));
     }
-    for (const char* sub : {"sandboxes", "workspaces"}) {
+    for (const char* sub : {"sandboxes", "workspaces", "threads", "attachments"}) {
       std::error_code ec;
       fs::create_directories(fs::path(stateDir) / sub, ec);
       if (ec) throw std::runtime_error("cannot create " + stateDir + "/" + sub);
@@ -147,15 +158,26 @@ void Emulator::start() {
     const fs::path stateRoot = fs::absolute(d.stateDir);
     std::optional<fs::path> stateFile;
     std::optional<fs::path> workspacesFile;
+    std::optional<fs::path> agentsFile;
+    std::optional<fs::path> threadsRoot;
     if (!d.ownsStateDir) {
       stateFile = stateRoot / kStateFile;
       workspacesFile = stateRoot / kWorkspacesFile;
+      agentsFile = stateRoot / kAgentsFile;
+      threadsRoot = stateRoot / "threads";
     }
     d.workspaces = std::make_unique<WorkspaceStore>(stateRoot / "workspaces", workspacesFile);
     d.workspaces->restore();
     d.store = std::make_unique<SandboxStore>(stateRoot / "sandboxes", delays, stateFile,
                                              stateRoot / "workspaces");
     d.store->restore();
+    d.agents = std::make_unique<AgentStore>(agentsFile);
+    d.agents->restore();
+    d.threads = std::make_unique<ThreadStore>(threadsRoot);
+    d.threads->restore();
+    d.attachments = std::make_unique<AttachmentStore>(stateRoot / "attachments", !d.ownsStateDir);
+    d.attachments->restore();
+    d.runs = std::make_unique<RunManager>();
 
     Impl* self = &d;
     SandboxRoutesConfig sandboxConfig;
@@ -169,8 +191,26 @@ void Emulator::start() {
       return workspaces->exists(orgId, id);
     };
     addSandboxRoutes(d.router, sandboxConfig);
+    d.engine = std::make_unique<RunEngine>(*d.threads, *d.runs, sandboxToolRunner(sandboxConfig),
+                                           d.config.streamDelay);
+    AgentRoutesConfig agentConfig;
+    agentConfig.agents = d.agents.get();
+    agentConfig.threads = d.threads.get();
+    agentConfig.runs = d.runs.get();
+    agentConfig.engine = d.engine.get();
+    agentConfig.attachments = d.attachments.get();
+    agentConfig.sandboxes = d.store.get();
+    agentConfig.baseUrl = sandboxConfig.baseUrl;
+    addAgentRoutes(d.router, agentConfig);
     addWorkspaceRoutes(d.router, WorkspaceRoutesConfig{workspaces, d.store.get()});
-    addControlRoutes(d.router, ControlRoutesConfig{&d.keys, d.store.get(), workspaces});
+    ControlRoutesConfig controlConfig{&d.keys, d.store.get(), workspaces, nullptr};
+    controlConfig.resetAgents = [self] {
+      self->runs->reset();
+      self->agents->reset();
+      self->threads->reset();
+      self->attachments->reset();
+    };
+    addControlRoutes(d.router, controlConfig);
     addProxyRoutes(d.router, d.store.get());
 
     d.http = std::make_unique<HttpFrontend>(d.router, d.keys, d.limiter, d.config.quiet);
@@ -178,6 +218,7 @@ void Emulator::start() {
     d.http->start();
   } catch (...) {
     d.http.reset();
+    if (d.runs) d.runs->shutdown();
     if (d.store) d.store->shutdown();
     d.removeOwnedStateDir();
     d.stopped = true;
@@ -190,7 +231,9 @@ void Emulator::stop() {
   std::lock_guard<std::mutex> lock(d.lifecycleMutex);
   if (!d.started || d.stopped) return;
   d.stopped = true;
-  // Kill commands first so that handlers blocked in exec return, then stop serving.
+  // Stop runs and kill commands first so that streaming handlers and handlers blocked in exec
+  // return, then stop serving.
+  if (d.runs) d.runs->shutdown();
   if (d.store) d.store->shutdown();
   if (d.http) d.http->stop();
   if (d.store) d.store->shutdown();  // anything spawned while the server was draining

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -119,6 +120,15 @@ void requireAccess(Access access, const Principal& principal) {
     case Access::kFilesWrite:
       scope = "files:write";
       break;
+    case Access::kAgentRead:
+      scope = "agent:read";
+      break;
+    case Access::kAgentWrite:
+      scope = "agent:write";
+      break;
+    case Access::kAgentRun:
+      scope = "agent:run";
+      break;
   }
   if (!scopesAllow(principal.scopes, scope)) {
     throw ApiError(403, "forbidden", std::string("The API key lacks the '") + scope + "' scope");
@@ -178,6 +188,30 @@ std::optional<std::uint64_t> parseContentLength(const httplib::Request& req) {
   return value;
 }
 
+// A StreamSink over httplib's DataSink of a chunked response.
+class ChunkedSink : public StreamSink {
+ public:
+  explicit ChunkedSink(httplib::DataSink& sink) : sink_(sink) {}
+
+  bool write(const std::string& bytes) override {
+    if (!ok_) return false;
+    if (bytes.empty()) return true;  // an empty chunk would end the body
+    if (!sink_.is_writable() || !sink_.write(bytes.data(), bytes.size())) ok_ = false;
+    return ok_;
+  }
+  // DataSink::is_writable() is false once the peer has closed its end (httplib peeks at the
+  // socket), so a silent stream notices a disconnected client without writing.
+  bool connected() override {
+    if (ok_ && !sink_.is_writable()) ok_ = false;
+    return ok_;
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  httplib::DataSink& sink_;
+  bool ok_ = true;
+};
+
 }  // namespace
 
 // The body of one request, read through httplib's ContentReader (valid only while the
@@ -206,6 +240,8 @@ class RequestBody : public BodyStream {
         [&](const char* data, std::size_t size) { return onData(data, size); });
     return complete_;
   }
+
+  bool read(const DataCallback& onData) override { return readAll(onData); }
 
   // Reads the whole body (the data of every part when it is multipart), passing it to
   // `onData`. False when malformed, truncated or `onData` refused.
@@ -490,6 +526,42 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
   } closeFlag{request, closeConnection};
   const Reply reply = match.route->handler(request);
   res.status = reply.status;
+  for (const auto& [name, value] : reply.headers)
+    res.set_header(name, value);
+  if (reply.stream) {
+    // httplib 0.11 gzips a chunked text/* body for a client that accepts gzip, and its
+    // compressor holds every event back until the end. The request object is the server's own
+    // (mutable) one, alive for the whole exchange: forgetting Accept-Encoding keeps the events
+    // flowing uncompressed.
+    const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+    struct State {
+      StreamBody body;
+      bool started = false;
+    };
+    auto state = std::make_shared<State>();
+    state->body = *reply.stream;
+    res.set_chunked_content_provider(
+        state->body.contentType,
+        [state](std::size_t, httplib::DataSink& sink) {
+          state->started = true;
+          ChunkedSink out(sink);
+          try {
+            state->body.produce(out);
+          } catch (const std::exception&) {
+            return false;  // the body cannot be finished: the connection is closed
+          }
+          if (!out.ok()) return false;
+          sink.done();
+          return true;
+        },
+        [state](bool) {
+          if (!state->started && state->body.abandoned) {
+            state->started = true;  // once
+            state->body.abandoned();
+          }
+        });
+    return;
+  }
   if (reply.file) {
     for (const auto& [name, value] : reply.file->headers)
       res.set_header(name, value);

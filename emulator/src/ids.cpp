@@ -60,6 +60,24 @@ std::string randomAlnum(std::size_t n) {
   return out;
 }
 
+std::string randomLowerAlnum(std::size_t n) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  constexpr unsigned kSize = sizeof(kAlphabet) - 1;  // 36
+  constexpr unsigned kLimit = 256 - (256 % kSize);   // rejection bound for a uniform draw
+  std::string out;
+  out.reserve(n);
+  unsigned char buf[64];
+  while (out.size() < n) {
+    fillRandom(buf, sizeof(buf));
+    for (unsigned char b : buf) {
+      if (b >= kLimit) continue;
+      out.push_back(kAlphabet[b % kSize]);
+      if (out.size() == n) break;
+    }
+  }
+  return out;
+}
+
 std::string randomUuid() {
   unsigned char b[16];
   fillRandom(b, sizeof(b));
@@ -87,6 +105,21 @@ std::string newActivityId() {
 }
 std::string newApiKey() {
   return "rt_test_" + randomAlnum(32);
+}
+std::string newAgentId() {
+  return "agt_" + randomLowerAlnum(20);
+}
+std::string newRunId() {
+  return "run_" + randomLowerAlnum(20);
+}
+std::string newThreadId() {
+  return "thr_" + randomLowerAlnum(20);
+}
+std::string newRolloutId() {
+  return "rol_" + randomLowerAlnum(20);
+}
+std::string newToolCallId() {
+  return "call_" + randomLowerAlnum(12);
 }
 
 }  // namespace rtemu

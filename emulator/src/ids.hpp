@@ -10,6 +10,8 @@ namespace rtemu {
 std::string randomHex(std::size_t n);
 // String of `n` characters drawn uniformly from [A-Za-z0-9] (the OS CSPRNG).
 std::string randomAlnum(std::size_t n);
+// String of `n` characters drawn uniformly from [a-z0-9] (the OS CSPRNG).
+std::string randomLowerAlnum(std::size_t n);
 // Random (version 4) UUID in canonical lower-case form.
 std::string randomUuid();
 
@@ -17,5 +19,10 @@ std::string newRequestId();   // "req_" + 24 hex
 std::string newSandboxId();   // "sandbox-" + 12 hex
 std::string newActivityId();  // "act_" + 20 alnum
 std::string newApiKey();      // "rt_test_" + 32 alnum
+std::string newAgentId();     // "agt_" + 20 lower-case alnum
+std::string newRunId();       // "run_" + 20 lower-case alnum
+std::string newThreadId();    // "thr_" + 20 lower-case alnum
+std::string newRolloutId();   // "rol_" + 20 lower-case alnum
+std::string newToolCallId();  // "call_" + 12 lower-case alnum
 
 }  // namespace rtemu

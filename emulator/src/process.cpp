@@ -124,28 +124,24 @@ pid_t spawnShell(const CommandSpec& spec, int stdoutFd, int stderrFd) {
   return pid;
 }
 
-struct StreamCapture {
+// One output pipe of the command.
+struct OutputPipe {
   FileDescriptor fd;
-  std::string text;
-  std::size_t limit = 0;
-  bool truncated = false;
+  int stream = 1;  // 1 = stdout, 2 = stderr
 
   bool open() const { return fd.get() >= 0; }
-  // Reads what is available; returns true when bytes arrived.
-  bool drain() {
-    char buf[65536];
-    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n > 0) {
-      const std::size_t room = limit > text.size() ? limit - text.size() : 0;
-      const std::size_t keep = std::min(room, static_cast<std::size_t>(n));
-      text.append(buf, keep);
-      if (keep < static_cast<std::size_t>(n)) truncated = true;
-      return true;
-    }
+  // Reads what is available into `buf`; returns the byte count (0 when nothing arrived; the
+  // pipe is closed on EOF or error).
+  std::size_t read(char* buf, std::size_t size) {
+    const ssize_t n = ::read(fd.get(), buf, size);
+    if (n > 0) return static_cast<std::size_t>(n);
     if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
-    return false;
+    return 0;
   }
 };
+
+// Chunks read from the command: false = stop (the group is killed).
+using ChunkSink = std::function<bool(int stream, const char* data, std::size_t size)>;
 
 void appendNote(std::string& text, const std::string& note) {
   if (!text.empty() && text.back() != '\n') text.push_back('\n');
@@ -163,7 +159,15 @@ bool processGroupExists(pid_t pgid) {
   return pgid > 1 && (::kill(-pgid, 0) == 0 || errno == EPERM);
 }
 
-CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t)>& onStarted) {
+namespace {
+
+// How often CommandObserver::onTick runs while the command is alive.
+constexpr milliseconds kTickInterval{25};
+
+// Spawns the command and pumps its output into `sink` until it has exited and its pipes are
+// drained (or silent), the deadline passed, or a callback asked to stop.
+CommandResult pump(const CommandSpec& spec, const std::function<bool(pid_t)>& onStarted,
+                   const ChunkSink& sink, const std::function<bool()>& onTick) {
   Pipe out;
   Pipe err;
   makePipe(out);
@@ -176,17 +180,32 @@ CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t
   err.write.reset();
   if (onStarted && !onStarted(pid)) signalProcessGroup(pid, SIGKILL);
 
-  StreamCapture streams[2];
-  streams[0].fd = std::move(out.read);
-  streams[1].fd = std::move(err.read);
-  for (StreamCapture& s : streams)
-    s.limit = spec.maxOutputBytes;
+  OutputPipe pipes[2];
+  pipes[0].fd = std::move(out.read);
+  pipes[0].stream = 1;
+  pipes[1].fd = std::move(err.read);
+  pipes[1].stream = 2;
 
   CommandResult result;
   bool exited = false;
   bool statusKnown = true;
   int status = 0;
   Clock::time_point lastActivity = start;
+  Clock::time_point lastTick = start;
+  std::vector<char> buf(65536);
+  const auto killAndReap = [&] {
+    result.aborted = true;
+    signalProcessGroup(pid, SIGKILL);
+    if (!exited) {
+      // The shell was just killed: reap it (background processes of the group died too).
+      pid_t r = -1;
+      do {
+        r = ::waitpid(pid, &status, 0);
+      } while (r < 0 && errno == EINTR);
+      statusKnown = r == pid;
+      exited = true;
+    }
+  };
   while (true) {
     if (!exited) {
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -196,7 +215,7 @@ CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t
         lastActivity = Clock::now();
       }
     }
-    const bool anyOpen = streams[0].open() || streams[1].open();
+    const bool anyOpen = pipes[0].open() || pipes[1].open();
     const Clock::time_point now = Clock::now();
     if (exited &&
         (!anyOpen || now - lastActivity >= kSilenceAfterExit || now >= deadline + kDrainGrace)) {
@@ -205,6 +224,13 @@ CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t
     if (!exited && !result.timedOut && now >= deadline) {
       signalProcessGroup(pid, SIGKILL);
       result.timedOut = true;
+    }
+    if (onTick && !exited && now - lastTick >= kTickInterval) {
+      lastTick = now;
+      if (!onTick()) {
+        killAndReap();
+        break;
+      }
     }
 
     milliseconds wait =
@@ -218,24 +244,30 @@ CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t
 
     pollfd fds[2] = {};
     nfds_t count = 0;
-    StreamCapture* owners[2] = {nullptr, nullptr};
-    for (StreamCapture& s : streams) {
-      if (!s.open()) continue;
-      fds[count] = pollfd{s.fd.get(), POLLIN, 0};
-      owners[count++] = &s;
+    OutputPipe* owners[2] = {nullptr, nullptr};
+    for (OutputPipe& p : pipes) {
+      if (!p.open()) continue;
+      fds[count] = pollfd{p.fd.get(), POLLIN, 0};
+      owners[count++] = &p;
     }
     const int ready = ::poll(count ? fds : nullptr, count, static_cast<int>(wait.count()));
     if (ready <= 0) continue;  // timeout or EINTR
-    for (nfds_t i = 0; i < count; ++i) {
+    bool stop = false;
+    for (nfds_t i = 0; i < count && !stop; ++i) {
       if (fds[i].revents == 0) continue;
-      if (owners[i]->drain() && exited) lastActivity = Clock::now();
+      const std::size_t n = owners[i]->read(buf.data(), buf.size());
+      if (n == 0) continue;
+      if (exited) lastActivity = Clock::now();
+      if (!sink(owners[i]->stream, buf.data(), n)) stop = true;
+    }
+    if (stop) {
+      killAndReap();
+      break;
     }
   }
 
   const auto end = Clock::now();
   result.durationMs = std::chrono::duration_cast<milliseconds>(end - start).count();
-  result.stdoutText = std::move(streams[0].text);
-  result.stderrText = std::move(streams[1].text);
   if (result.timedOut) {
     result.exitCode = 124;
   } else if (!statusKnown) {
@@ -245,18 +277,56 @@ CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t
   } else if (WIFSIGNALED(status)) {
     result.exitCode = 128 + WTERMSIG(status);
   }
-  if (streams[0].truncated) {
+  return result;
+}
+
+std::string timeoutNote(const CommandSpec& spec) {
+  return "[runtools-emulator: command timed out after " + std::to_string(spec.timeout.count()) +
+         " ms]";
+}
+
+}  // namespace
+
+CommandResult runCommand(const CommandSpec& spec, const std::function<bool(pid_t)>& onStarted) {
+  std::string texts[2];
+  bool truncated[2] = {false, false};
+  CommandResult result = pump(
+      spec, onStarted,
+      [&](int stream, const char* data, std::size_t size) {
+        const int i = stream == 1 ? 0 : 1;
+        std::string& text = texts[i];
+        const std::size_t room =
+            spec.maxOutputBytes > text.size() ? spec.maxOutputBytes - text.size() : 0;
+        const std::size_t keep = std::min(room, size);
+        text.append(data, keep);
+        if (keep < size) truncated[i] = true;
+        return true;
+      },
+      nullptr);
+  result.stdoutText = std::move(texts[0]);
+  result.stderrText = std::move(texts[1]);
+  if (truncated[0]) {
     appendNote(result.stderrText, "[runtools-emulator: stdout truncated after " +
                                       std::to_string(spec.maxOutputBytes) + " bytes]");
   }
-  if (streams[1].truncated) {
+  if (truncated[1]) {
     appendNote(result.stderrText, "[runtools-emulator: stderr truncated after " +
                                       std::to_string(spec.maxOutputBytes) + " bytes]");
   }
-  if (result.timedOut) {
-    appendNote(result.stderrText, "[runtools-emulator: command timed out after " +
-                                      std::to_string(spec.timeout.count()) + " ms]");
-  }
+  if (result.timedOut) appendNote(result.stderrText, timeoutNote(spec));
+  return result;
+}
+
+CommandResult streamCommand(const CommandSpec& spec, const std::function<bool(pid_t)>& onStarted,
+                            const CommandObserver& observer) {
+  CommandResult result = pump(
+      spec, onStarted,
+      [&](int stream, const char* data, std::size_t size) {
+        if (observer.onTick && !observer.onTick()) return false;
+        return !observer.onOutput || observer.onOutput(stream, data, size);
+      },
+      observer.onTick);
+  if (result.timedOut) result.stderrText = timeoutNote(spec) + "\n";
   return result;
 }
 

@@ -27,6 +27,9 @@ enum class Access {
   kSandboxWrite,   // sandbox:write
   kFilesRead,      // files:read (workspaces and their files)
   kFilesWrite,     // files:write
+  kAgentRead,      // agent:read (agents, runs, threads: GETs)
+  kAgentWrite,     // agent:write (agent mutations)
+  kAgentRun,       // agent:run (runs, thread mutations, attachments)
   kControl,        // any valid key of the default organization (/_emu/)
 };
 
@@ -52,6 +55,9 @@ class BodyStream {
   // (in order). Returns false when the body is malformed or incomplete, or a callback returned
   // false. Only valid when isMultipart().
   virtual bool readMultipart(const PartCallback& onPart, const DataCallback& onData) = 0;
+  // Streams the raw body (any content type) to `onData`. Returns false when it is truncated
+  // or `onData` returned false.
+  virtual bool read(const DataCallback& onData) = 0;
 };
 
 struct ApiRequest {
@@ -97,13 +103,35 @@ struct FileBody {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Where a streamed reply writes (the HTTP connection, through a chunked body).
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Sends `bytes` as one chunk, at once (no buffering); false once the client has gone.
+  virtual bool write(const std::string& bytes) = 0;
+  // False once the client has disconnected (checked without writing).
+  virtual bool connected() = 0;
+};
+
+// A body produced while it is sent (server-sent events): `produce` runs after the status and
+// headers went out, on the connection's thread, and returns when the body is complete (or the
+// client went away). When the body is never started (the headers could not be written),
+// `abandoned` runs instead.
+struct StreamBody {
+  std::string contentType;
+  std::function<void(StreamSink&)> produce;
+  std::function<void()> abandoned;
+};
+
 struct Reply {
   int status = 200;
   Json data;
   std::optional<Pagination> page;  // list endpoints: emitted in meta AND at top level
   bool bare = false;               // body is `data` itself (no envelope), e.g. /health
-  std::optional<RawBody> raw;      // when set, sent instead of any JSON
-  std::optional<FileBody> file;    // when set, streamed instead of any JSON
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
+  std::optional<RawBody> raw;                                // when set, sent instead of any JSON
+  std::optional<FileBody> file;      // when set, streamed instead of any JSON
+  std::optional<StreamBody> stream;  // when set, produced while sent (chunked)
 };
 
 // A plain (non-paginated) enveloped reply.

@@ -7,6 +7,7 @@
 
 #include "api_error.hpp"
 #include "process.hpp"
+#include "sse.hpp"
 
 namespace rtemu {
 namespace {
@@ -169,8 +170,8 @@ std::vector<std::string> buildEnvironment(const SandboxRoutesConfig& config,
   return out;
 }
 
-Reply exec(const SandboxRoutesConfig& config, ApiRequest& request) {
-  const Json body = parseJsonObjectBody(request.bodyText());
+ExecOptions parseExecBody(const std::string& text) {
+  const Json body = parseJsonObjectBody(text);
   const auto command = readString(body, "command");
   if (!command || command->empty()) throw validationError("command", "is required");
   if (command->find('\0') != std::string::npos) {
@@ -182,49 +183,86 @@ Reply exec(const SandboxRoutesConfig& config, ApiRequest& request) {
   const std::string cwdText = readString(body, "cwd").value_or("/workspace");
   const auto cwd = normalizeWorkspacePath(cwdText);
   if (!cwd) throw validationError("cwd", "must be /workspace or below");
-  const auto requestEnv = readEnvMap(body, "env").value_or(std::map<std::string, std::string>{});
+  ExecOptions options;
+  options.command = *command;
+  options.cwd = *cwd;
+  options.env = readEnvMap(body, "env").value_or(std::map<std::string, std::string>{});
+  options.timeout = std::chrono::milliseconds(timeoutMs);
+  return options;
+}
 
+Reply exec(const SandboxRoutesConfig& config, ApiRequest& request) {
+  const ExecOptions options = parseExecBody(request.bodyText());
   const ExecTarget target = config.store->prepareExec(request.principal.orgId, request.param("id"));
-  const std::string relative = cwd->substr(std::string("/workspace").size());
-  const fs::path hostDir =
-      relative.empty() ? target.workspaceDir : target.workspaceDir / relative.substr(1);
-
-  CommandResult result;
-  std::error_code ec;
-  if (!fs::is_directory(hostDir, ec)) {
-    result.exitCode = 1;
-    result.stderrText = "sh: cd: " + *cwd + ": No such file or directory\n";
-  } else {
-    CommandSpec spec;
-    spec.command = *command;
-    spec.workingDir = hostDir.string();
-    spec.environment = buildEnvironment(config, target, requestEnv);
-    spec.timeout = std::chrono::milliseconds(timeoutMs);
-    SandboxStore* store = config.store;
-    const std::string sandboxId = target.sandboxId;
-    try {
-      result = runCommand(spec, [store, &sandboxId](pid_t pgid) {
-        return store->attachProcessGroup(sandboxId, pgid);
-      });
-    } catch (const std::system_error& error) {
-      // The directory can vanish between the check above and the spawn (a concurrent command
-      // removed it): same answer as when it was missing from the start.
-      if (error.code() != std::errc::no_such_file_or_directory) {
-        throw ApiError(500, "internal_error", "The command could not be started");
-      }
-      result = CommandResult{};
-      result.exitCode = 1;
-      result.stderrText = "sh: cd: " + *cwd + ": No such file or directory\n";
-    }
-  }
-  config.store->recordExec(request.principal, target.sandboxId, *command, result.exitCode,
-                           result.durationMs, result.timedOut);
+  CommandResult result = execInSandbox(config, request.principal, target, options, nullptr);
   return okReply(Json{{"stdout", std::move(result.stdoutText)},
                       {"stderr", std::move(result.stderrText)},
                       {"exitCode", result.exitCode},
                       {"durationMs", result.durationMs},
                       {"executionTime", result.durationMs},
                       {"timedOut", result.timedOut}});
+}
+
+// Keep-alive comment interval of streams that are otherwise silent.
+constexpr std::chrono::seconds kPingInterval{15};
+
+// POST .../exec/stream: validation and errors as exec (JSON, before the stream starts), then
+// stdout/stderr frames as the command writes, and a final exit frame. A client that goes away
+// gets the command's process group killed.
+Reply execStream(const SandboxRoutesConfig& config, ApiRequest& request) {
+  const ExecOptions options = parseExecBody(request.bodyText());
+  const ExecTarget target = config.store->prepareExec(request.principal.orgId, request.param("id"));
+  const Principal caller = request.principal;
+  Reply reply;
+  reply.headers = {{"Cache-Control", "no-cache"}};
+  StreamBody body;
+  body.contentType = "text/event-stream";
+  body.produce = [config, caller, target, options](StreamSink& sink) {
+    using Clock = std::chrono::steady_clock;
+    Utf8Stream utf8[2];
+    bool gone = false;
+    Clock::time_point lastWrite = Clock::now();
+    const auto send = [&](const std::string& frame) {
+      if (gone || !sink.write(frame)) {
+        gone = true;
+        return false;
+      }
+      lastWrite = Clock::now();
+      return true;
+    };
+    const auto output = [&](int stream, const std::string& text) {
+      return text.empty() ||
+             send(sseFrame(stream == 1 ? "stdout" : "stderr", Json{{"data", text}}));
+    };
+    CommandObserver observer;
+    observer.onOutput = [&](int stream, const char* data, std::size_t size) {
+      return output(stream, utf8[stream == 1 ? 0 : 1].feed(data, size));
+    };
+    observer.onTick = [&] {
+      if (gone || !sink.connected()) {
+        gone = true;
+        return false;
+      }
+      if (Clock::now() - lastWrite >= kPingInterval) return send(sseComment("ping"));
+      return true;
+    };
+    CommandResult result;
+    try {
+      result = execInSandbox(config, caller, target, options, &observer);
+    } catch (const ApiError& error) {
+      send(sseFrame("error", Json{{"code", error.code()}, {"message", error.what()}}));
+      return;
+    }
+    if (gone) return;
+    output(1, utf8[0].finish());
+    output(2, utf8[1].finish());
+    output(2, result.stderrText);  // the timeout note
+    send(sseFrame("exit", Json{{"exitCode", result.exitCode},
+                               {"durationMs", result.durationMs},
+                               {"timedOut", result.timedOut}}));
+  };
+  reply.stream = std::move(body);
+  return reply;
 }
 
 std::optional<int> parsePort(const std::optional<std::string>& text) {
@@ -239,6 +277,55 @@ std::optional<int> parsePort(const std::optional<std::string>& text) {
 }
 
 }  // namespace
+
+CommandResult execInSandbox(const SandboxRoutesConfig& config, const Principal& caller,
+                            const ExecTarget& target, const ExecOptions& options,
+                            const CommandObserver* observer) {
+  const std::string relative = options.cwd.substr(std::string("/workspace").size());
+  const fs::path hostDir =
+      relative.empty() ? target.workspaceDir : target.workspaceDir / relative.substr(1);
+  const auto missingDir = [&] {
+    CommandResult missing;
+    missing.exitCode = 1;
+    const std::string message = "sh: cd: " + options.cwd + ": No such file or directory\n";
+    if (observer) {
+      if (observer->onOutput) observer->onOutput(2, message.data(), message.size());
+    } else {
+      missing.stderrText = message;
+    }
+    return missing;
+  };
+
+  CommandResult result;
+  std::error_code ec;
+  if (!fs::is_directory(hostDir, ec)) {
+    result = missingDir();
+  } else {
+    CommandSpec spec;
+    spec.command = options.command;
+    spec.workingDir = hostDir.string();
+    spec.environment = buildEnvironment(config, target, options.env);
+    spec.timeout = options.timeout;
+    SandboxStore* store = config.store;
+    const std::string sandboxId = target.sandboxId;
+    const auto attach = [store, &sandboxId](pid_t pgid) {
+      return store->attachProcessGroup(sandboxId, pgid);
+    };
+    try {
+      result = observer ? streamCommand(spec, attach, *observer) : runCommand(spec, attach);
+    } catch (const std::system_error& error) {
+      // The directory can vanish between the check above and the spawn (a concurrent command
+      // removed it): same answer as when it was missing from the start.
+      if (error.code() != std::errc::no_such_file_or_directory) {
+        throw ApiError(500, "internal_error", "The command could not be started");
+      }
+      result = missingDir();
+    }
+  }
+  config.store->recordExec(caller, target.sandboxId, options.command, result.exitCode,
+                           result.durationMs, result.timedOut);
+  return result;
+}
 
 std::optional<std::string> normalizeWorkspacePath(const std::string& path) {
   if (path.empty() || path.front() != '/' || path.find('\0') != std::string::npos) {
@@ -303,6 +390,8 @@ void addSandboxRoutes(Router& router, const SandboxRoutesConfig& config) {
              });
   router.add("POST", "/v1/sandboxes/:id/exec", Access::kSandboxWrite,
              [config](ApiRequest& request) { return exec(config, request); });
+  router.add("POST", "/v1/sandboxes/:id/exec/stream", Access::kSandboxWrite,
+             [config](ApiRequest& request) { return execStream(config, request); });
   router.add("GET", "/v1/sandboxes/:id/url", Access::kSandboxRead, [config](ApiRequest& request) {
     const auto port = parsePort(request.queryValue("port"));
     if (!port) throw validationError("port", "must be an integer between 1 and 65535");

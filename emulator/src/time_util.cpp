@@ -28,4 +28,24 @@ std::string isoTimestamp(std::int64_t unixMillis) {
   return buf;
 }
 
+std::optional<std::int64_t> parseIsoTimestamp(const std::string& text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+  char z = 0;
+  if (text.size() != 24 ||
+      std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &year, &month, &day, &hour,
+                  &minute, &second, &millis, &z) != 8 ||
+      z != 'Z') {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const std::time_t secs = timegm(&tm);
+  return static_cast<std::int64_t>(secs) * 1000 + millis;
+}
+
 }  // namespace rtemu

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace rtemu {
 
 std::int64_t nowUnixMillis();
 std::string isoTimestamp(std::int64_t unixMillis);
+// Parses what isoTimestamp() produces; nullopt otherwise.
+std::optional<std::int64_t> parseIsoTimestamp(const std::string& text);
 
 }  // namespace rtemu

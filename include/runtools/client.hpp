@@ -7,8 +7,13 @@
 #include <memory>
 #include <string>
 
+#include "runtools/agent.hpp"
+#include "runtools/auth.hpp"
 #include "runtools/options.hpp"
 #include "runtools/sandbox.hpp"
+#include "runtools/secrets.hpp"
+#include "runtools/thread.hpp"
+#include "runtools/tools.hpp"
 #include "runtools/workspace.hpp"
 
 namespace runtools {
@@ -54,6 +59,18 @@ class RunTools {
   WorkspaceClient workspace;
   /// The same client as `workspace`.
   WorkspaceClient workspaces;
+  /// Agents, runs and attachments (`rt.agent`).
+  AgentClient agent;
+  /// Threads (`rt.threads`).
+  ThreadClient threads;
+  /// Tool Hub (`rt.tools`).
+  ToolsClient tools;
+  /// Secrets (`rt.secrets`).
+  SecretsClient secrets;
+  /// OAuth connections, provider configs, API keys, SSH keys, identity (`rt.auth`).
+  AuthClient auth;
+  /// SSH keys (`rt.sshKeys`; the same as `rt.auth.sshKeys`).
+  SshKeyClient sshKeys;
 };
 
 }  // namespace runtools

@@ -68,6 +68,19 @@ class TimeoutError : public Error {
   using Error::Error;
 };
 
+/// A call was given up through its CancellationToken.
+class CancelledError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A streamed response ended before its final frame (the connection closed
+/// mid-stream), so the result would have been partial.
+class StreamError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The server answered 2xx with a body that could not be understood
 /// (malformed JSON where JSON was expected).
 class InvalidResponseError : public Error {

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtools/cancellation.hpp"
+
 namespace runtools {
 
 /// An ordered list of HTTP header fields with case-insensitive lookup.
@@ -86,6 +88,12 @@ struct HttpRequest {
   bool idempotent = false;
   /// When set, the body is read from here instead of `body`.
   std::shared_ptr<BodySource> bodySource;
+  /// When set and cancelled, the transport abandons the exchange promptly and
+  /// throws CancelledError.
+  std::optional<CancellationToken> cancellation;
+  /// When positive, the exchange fails with TimeoutError after this long
+  /// without a byte sent or received (streams); `timeout` still applies.
+  std::chrono::milliseconds idleTimeout{0};
   /// When set, the body of a 2xx response is handed here as it arrives
   /// instead of being collected in HttpResponse::body (error bodies are
   /// still collected).
@@ -104,8 +112,8 @@ struct HttpResponse {
 /// send() returns every response the server completed, whatever its status
 /// code; it throws TransportError when no complete response arrived and
 /// TimeoutError when HttpRequest::timeout elapsed. It never follows redirects.
-/// It honours HttpRequest::bodySource and HttpRequest::bodySink, and lets an
-/// exception thrown by either propagate.
+/// It honours HttpRequest::bodySource, bodySink, cancellation and
+/// idleTimeout, and lets an exception thrown by the source or sink propagate.
 ///
 /// @par Thread safety
 /// Implementations must allow concurrent send() calls from several threads.

@@ -4,15 +4,18 @@
 /// Sandboxes: Linux VMs that run commands (spec §4.1, TypeScript `rt.sandbox`).
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "runtools/activity.hpp"
+#include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
 #include "runtools/page.hpp"
 
@@ -117,6 +120,14 @@ struct ExecOptions {
   std::optional<std::chrono::milliseconds> timeout;
   /// Merged over the sandbox's environment.
   std::map<std::string, std::string> env;
+  /// When either is set, the command's output is streamed: each callback
+  /// receives output as the command produces it, and returning false stops
+  /// the command (the result then has `stopped`). The result still holds
+  /// the whole output, as with a plain exec.
+  std::function<bool(std::string_view)> onStdout;
+  std::function<bool(std::string_view)> onStderr;
+  /// Abandons the call with CancelledError (a streamed command is stopped).
+  std::optional<CancellationToken> cancellation;
 };
 
 /// Outcome of a command. A non-zero exit code is a result, not an exception.
@@ -130,8 +141,10 @@ struct ExecResult {
   std::optional<std::chrono::milliseconds> durationMs;
   /// The command was killed at its timeout (exit code 124 by convention).
   bool timedOut = false;
+  /// A streaming callback stopped the command; exitCode is then -1.
+  bool stopped = false;
 
-  bool ok() const noexcept { return exitCode == 0 && !timedOut; }
+  bool ok() const noexcept { return exitCode == 0 && !timedOut && !stopped; }
 };
 
 void from_json(const nlohmann::json& j, ExecResult& result);
@@ -234,6 +247,8 @@ class Sandbox {
   void remember(const SandboxInfo& info) const;
   std::string lifecycleAction(const char* action, const char* transitional,
                               const char* settled) const;
+  ExecResult execStreamed(const ExecOptions& options, nlohmann::json body,
+                          std::chrono::milliseconds timeout) const;
   template <class Done>
   SandboxInfo pollUntil(Done done, const std::string& goal, const WaitOptions& options) const;
 

@@ -10,6 +10,12 @@ Redactor::Redactor(std::vector<std::string> secrets) : secrets_(std::move(secret
                  secrets_.end());
 }
 
+Redactor Redactor::with(const std::vector<std::string>& more) const {
+  std::vector<std::string> all = secrets_;
+  all.insert(all.end(), more.begin(), more.end());
+  return Redactor(std::move(all));
+}
+
 std::string Redactor::operator()(std::string text) const {
   static const std::string kMask = "[REDACTED]";
   for (const auto& secret : secrets_) {

@@ -14,6 +14,8 @@ class Redactor {
   explicit Redactor(std::vector<std::string> secrets);
 
   std::string operator()(std::string text) const;
+  /// This redactor plus more secrets.
+  Redactor with(const std::vector<std::string>& more) const;
 
  private:
   std::vector<std::string> secrets_;

@@ -62,7 +62,11 @@ HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
   const bool rawBody = request.rawResponse || request.bodySink;
   http.headers.add("Accept", rawBody ? "*/*" : "application/json");
   http.headers.add("User-Agent", settings_.userAgent);
+  for (const auto& [name, value] : request.headers)
+    http.headers.set(name, value);
   http.bodySink = request.bodySink;
+  http.cancellation = request.cancellation;
+  http.idleTimeout = request.idleTimeout;
   if (settings_.credentialKind == CredentialKind::AccessToken) {
     http.headers.add("Authorization", "Bearer " + settings_.credential);
   } else {
@@ -96,6 +100,9 @@ std::chrono::milliseconds ServiceClient::retryDelay(
 
 ApiResponse ServiceClient::call(const ApiRequest& request) const {
   HttpRequest http = toHttpRequest(request);
+  // Secrets this request carries (a secret's value, tool credentials) are
+  // kept out of any error it raises, as the credential always is.
+  const Redactor redact = request.secrets.empty() ? redact_ : redact_.with(request.secrets);
   const bool idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
   http.idempotent = idempotent;
   const int maxRetries = settings_.maxRetries;
@@ -106,6 +113,9 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
 
   for (int attempt = 0;; ++attempt) {
     const int attemptsSoFar = attempt + 1;
+    if (request.cancellation && request.cancellation->isCancelled()) {
+      throw CancelledError(request.method + " " + request.path + " cancelled");
+    }
     if (attempt > 0) {
       if (http.bodySource) http.bodySource->rewind();
       if (http.bodySink) http.bodySink->reset();
@@ -119,14 +129,14 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
         settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
         continue;
       }
-      throw TransportError(error.kind(), redact_(error.what()) + attemptsNote(attemptsSoFar));
+      throw TransportError(error.kind(), redact(error.what()) + attemptsNote(attemptsSoFar));
     } catch (const TimeoutError& error) {
       if (attempt < maxRetries && idempotent) {
         mayHaveTakenEffect = true;
         settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
         continue;
       }
-      throw TimeoutError(redact_(error.what()) + attemptsNote(attemptsSoFar));
+      throw TimeoutError(redact(error.what()) + attemptsNote(attemptsSoFar));
     }
 
     if (response.status >= 200 && response.status < 300) {
@@ -135,7 +145,7 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
       if (request.rawResponse || request.bodySink) {
         out.body = std::move(response.body);
       } else {
-        out.envelope = parseSuccess(response, redact_);
+        out.envelope = parseSuccess(response, redact);
       }
       out.headers = std::move(response.headers);
       return out;
@@ -159,8 +169,16 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
         continue;
       }
     }
-    throwApiError(response, redact_);
+    throwApiError(response, redact);
   }
+}
+
+HttpResponse ServiceClient::sendExternal(HttpRequest request) const {
+  request.headers.set("User-Agent", settings_.userAgent);
+  request.idempotent = false;
+  HttpResponse response = transport_->send(request);
+  if (response.status < 200 || response.status >= 300) throwApiError(response, redact_);
+  return response;
 }
 
 ApiResponse ServiceClient::send(std::string method, std::string path, Query query,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,14 @@ struct ApiRequest {
   std::shared_ptr<BodySink> bodySink;
   /// Keep a 2xx body as bytes in ApiResponse::body instead of parsing JSON.
   bool rawResponse = false;
+  /// Abandons the call (and its retries) with CancelledError.
+  std::optional<CancellationToken> cancellation;
+  /// Fails the exchange after this long without data (streams); 0 = never.
+  std::chrono::milliseconds idleTimeout{0};
+  /// Extra request headers (`Accept` for streams, for instance).
+  HttpHeaders headers;
+  /// Secret values carried by the body, redacted from any error text.
+  std::vector<std::string> secrets;
 };
 
 struct ApiResponse {
@@ -96,6 +105,11 @@ class ServiceClient {
 
   /// The HTTP request an ApiRequest becomes (exposed for tests).
   HttpRequest toHttpRequest(const ApiRequest& request) const;
+
+  /// Sends a request to a URL outside the platform's services (a pre-signed
+  /// upload URL): no credential header, no retry; an error status raises the
+  /// typed ApiError.
+  HttpResponse sendExternal(HttpRequest request) const;
 
  private:
   std::chrono::milliseconds retryDelay(int retryIndex,

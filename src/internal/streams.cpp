@@ -41,9 +41,61 @@ std::string randomHex(std::size_t length) {
   return out;
 }
 
+// ------------------------------------------------------------ ContentSource
+
+std::shared_ptr<ContentSource> ContentSource::fromFile(const std::string& localFile) {
+  std::shared_ptr<ContentSource> source(new ContentSource());
+  source->path_ = localFile;
+  source->file_ = std::fopen(localFile.c_str(), "rb");
+  if (source->file_ == nullptr) {
+    throw FileError("cannot open \"" + localFile + "\" for upload: " + systemReason());
+  }
+  struct stat info {};
+  if (::fstat(::fileno(source->file_), &info) != 0 || !S_ISREG(info.st_mode)) {
+    throw FileError("\"" + localFile + "\" is not a regular file");
+  }
+  source->size_ = static_cast<std::uint64_t>(info.st_size);
+  return source;
+}
+
+std::shared_ptr<ContentSource> ContentSource::fromBytes(std::string bytes) {
+  std::shared_ptr<ContentSource> source(new ContentSource());
+  source->size_ = bytes.size();
+  source->bytes_ = std::move(bytes);
+  return source;
+}
+
+ContentSource::~ContentSource() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+std::size_t ContentSource::read(char* buffer, std::size_t capacity) {
+  const auto wanted =
+      static_cast<std::size_t>(std::min<std::uint64_t>(capacity, size_ - position_));
+  if (file_ == nullptr) {
+    std::memcpy(buffer, bytes_.data() + position_, wanted);
+  } else if (std::fread(buffer, 1, wanted, file_) < wanted) {
+    // Never send fewer bytes than the Content-Length announced.
+    throw FileError("\"" + path_ + "\" " +
+                    (std::ferror(file_) ? "could not be read: " + systemReason()
+                                        : std::string("shrank while it was being uploaded")));
+  }
+  position_ += wanted;
+  return wanted;
+}
+
+void ContentSource::rewind() {
+  position_ = 0;
+  if (file_ != nullptr && std::fseek(file_, 0, SEEK_SET) != 0) {
+    throw FileError("cannot rewind \"" + path_ + "\": " + systemReason());
+  }
+}
+
 // ------------------------------------------------------------ MultipartUpload
 
-void MultipartUpload::frame(const std::string& fileName, const Fields& fields) {
+MultipartUpload::MultipartUpload(std::shared_ptr<ContentSource> content,
+                                 const std::string& fileName, const Fields& fields)
+    : content_(std::move(content)) {
   boundary_ = "runtools-" + randomHex(32);
   head_ = "--" + boundary_ +
           "\r\nContent-Disposition: form-data; name=\"file\"; filename=" + quoted(fileName) +
@@ -56,74 +108,26 @@ void MultipartUpload::frame(const std::string& fileName, const Fields& fields) {
   tail_ += "--" + boundary_ + "--\r\n";
 }
 
-std::shared_ptr<MultipartUpload> MultipartUpload::fromFile(const std::string& localFile,
-                                                           const std::string& fileName,
-                                                           const Fields& fields) {
-  std::shared_ptr<MultipartUpload> upload(new MultipartUpload());
-  upload->path_ = localFile;
-  upload->file_ = std::fopen(localFile.c_str(), "rb");
-  if (upload->file_ == nullptr) {
-    throw FileError("cannot open \"" + localFile + "\" for upload: " + systemReason());
-  }
-  struct stat info {};
-  if (::fstat(::fileno(upload->file_), &info) != 0 || !S_ISREG(info.st_mode)) {
-    throw FileError("\"" + localFile + "\" is not a regular file");
-  }
-  upload->contentSize_ = static_cast<std::uint64_t>(info.st_size);
-  upload->frame(fileName, fields);
-  return upload;
-}
-
-std::shared_ptr<MultipartUpload> MultipartUpload::fromBytes(std::string bytes,
-                                                            const std::string& fileName,
-                                                            const Fields& fields) {
-  std::shared_ptr<MultipartUpload> upload(new MultipartUpload());
-  upload->contentSize_ = bytes.size();
-  upload->bytes_ = std::move(bytes);
-  upload->frame(fileName, fields);
-  return upload;
-}
-
-MultipartUpload::~MultipartUpload() {
-  if (file_ != nullptr) std::fclose(file_);
-}
-
 std::string MultipartUpload::contentType() const {
   return "multipart/form-data; boundary=" + boundary_;
 }
 
 std::uint64_t MultipartUpload::size() const {
-  return head_.size() + contentSize_ + tail_.size();
-}
-
-std::size_t MultipartUpload::readContent(char* buffer, std::size_t capacity) {
-  const std::uint64_t offset = position_ - head_.size();
-  const auto wanted =
-      static_cast<std::size_t>(std::min<std::uint64_t>(capacity, contentSize_ - offset));
-  if (file_ == nullptr) {
-    std::memcpy(buffer, bytes_.data() + offset, wanted);
-    return wanted;
-  }
-  const std::size_t got = std::fread(buffer, 1, wanted, file_);
-  if (got < wanted) {
-    throw FileError("\"" + path_ + "\" " +
-                    (std::ferror(file_) ? "could not be read: " + systemReason()
-                                        : std::string("shrank while it was being uploaded")));
-  }
-  return got;
+  return head_.size() + content_->size() + tail_.size();
 }
 
 std::size_t MultipartUpload::read(char* buffer, std::size_t capacity) {
+  const std::uint64_t contentEnd = head_.size() + content_->size();
   std::size_t written = 0;
   while (written < capacity && position_ < size()) {
     std::size_t n = 0;
     if (position_ < head_.size()) {
       n = std::min<std::size_t>(capacity - written, head_.size() - position_);
       std::memcpy(buffer + written, head_.data() + position_, n);
-    } else if (position_ < head_.size() + contentSize_) {
-      n = readContent(buffer + written, capacity - written);
+    } else if (position_ < contentEnd) {
+      n = content_->read(buffer + written, capacity - written);
     } else {
-      const std::uint64_t offset = position_ - head_.size() - contentSize_;
+      const std::uint64_t offset = position_ - contentEnd;
       n = std::min<std::size_t>(capacity - written, tail_.size() - offset);
       std::memcpy(buffer + written, tail_.data() + offset, n);
     }
@@ -135,9 +139,7 @@ std::size_t MultipartUpload::read(char* buffer, std::size_t capacity) {
 
 void MultipartUpload::rewind() {
   position_ = 0;
-  if (file_ != nullptr && std::fseek(file_, 0, SEEK_SET) != 0) {
-    throw FileError("cannot rewind \"" + path_ + "\": " + systemReason());
-  }
+  content_->rewind();
 }
 
 // ------------------------------------------------------------ AtomicFileSink

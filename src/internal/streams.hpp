@@ -15,43 +15,53 @@
 
 namespace runtools::internal {
 
-/// multipart/form-data with one file part, then text fields.
+/// Raw bytes from a local file (read as they are sent) or from memory.
+class ContentSource final : public BodySource {
+ public:
+  /// Throws FileError when the file cannot be opened or is not a regular file.
+  static std::shared_ptr<ContentSource> fromFile(const std::string& localFile);
+  static std::shared_ptr<ContentSource> fromBytes(std::string bytes);
+  ~ContentSource() override;
+  ContentSource(const ContentSource&) = delete;
+  ContentSource& operator=(const ContentSource&) = delete;
+
+  std::uint64_t size() const override { return size_; }
+  std::size_t read(char* buffer, std::size_t capacity) override;
+  void rewind() override;
+
+ private:
+  ContentSource() = default;
+
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  std::string bytes_;
+  std::uint64_t size_ = 0;
+  std::uint64_t position_ = 0;
+};
+
+/// multipart/form-data with one file part (its content streamed from a
+/// ContentSource), then text fields.
 class MultipartUpload final : public BodySource {
  public:
   using Fields = std::vector<std::pair<std::string, std::string>>;
 
-  /// Streams `localFile`; throws FileError when it cannot be opened or is
-  /// not a regular file.
-  static std::shared_ptr<MultipartUpload> fromFile(const std::string& localFile,
-                                                   const std::string& fileName,
-                                                   const Fields& fields);
-  static std::shared_ptr<MultipartUpload> fromBytes(std::string bytes, const std::string& fileName,
-                                                    const Fields& fields);
-  ~MultipartUpload() override;
-  MultipartUpload(const MultipartUpload&) = delete;
-  MultipartUpload& operator=(const MultipartUpload&) = delete;
+  MultipartUpload(std::shared_ptr<ContentSource> content, const std::string& fileName,
+                  const Fields& fields);
 
   /// `multipart/form-data; boundary=...`
   std::string contentType() const;
   /// Bytes of file content (without the multipart framing).
-  std::uint64_t contentSize() const noexcept { return contentSize_; }
+  std::uint64_t contentSize() const noexcept { return content_->size(); }
 
   std::uint64_t size() const override;
   std::size_t read(char* buffer, std::size_t capacity) override;
   void rewind() override;
 
  private:
-  MultipartUpload() = default;
-  void frame(const std::string& fileName, const Fields& fields);
-  std::size_t readContent(char* buffer, std::size_t capacity);
-
+  std::shared_ptr<ContentSource> content_;
   std::string boundary_;
   std::string head_;
   std::string tail_;
-  std::string path_;  // file source
-  std::FILE* file_ = nullptr;
-  std::string bytes_;  // memory source
-  std::uint64_t contentSize_ = 0;
   std::uint64_t position_ = 0;  // over head + content + tail
 };
 

@@ -182,3 +182,93 @@ TEST_CASE("files written through the API survive SIGKILL and a restart on the sa
                      Json{{"cwd", "/workspace/ws"}})["stdout"] == "from-exec\n# A\n");
   }
 }
+
+TEST_CASE("agents, threads and their events survive SIGKILL and a restart") {
+  TempDir state;
+  const std::string key = "rt_test_threadsthreadsthreadsthreads12";
+  const std::vector<std::string> args = {
+      RTEMU_BINARY,        "--port", "0", "--state-dir", state.path().string(), "--api-key", key,
+      "--stream-delay-ms", "1"};
+  Json agentBefore;
+  Json threadBefore;
+  Json eventsBefore;
+  Json rolloutsBefore;
+  Json listBefore;
+  std::string thread;
+  std::string attachment;
+  {
+    Child child(args);
+    Api api(startedPort(child), key);
+    REQUIRE(api.post("/v1/agents", Json{{"slug", "keeper"},
+                                        {"executionMode", "managed"},
+                                        {"env", {{"SECRET", "s"}}},
+                                        {"maxTokens", 99}})
+                .status == 201);
+    REQUIRE(api.call("PATCH", "/v1/agents/keeper", Json{{"description", "kept"}}).status == 200);
+    const Response first = api.post(
+        "/v1/run", Json{{"agent", "keeper"}, {"prompt", "remember me"}, {"stream", false}});
+    REQUIRE(first.status == 200);
+    thread = first.data()["threadId"];
+    const SseResponse second =
+        postSse(api.port(), key, "/v1/run",
+                Json{{"agent", "keeper"}, {"prompt", "/count 3"}, {"threadId", thread}});
+    REQUIRE(second.status == 200);
+    REQUIRE(second.last().event == "run_completed");
+    REQUIRE(api.post("/v1/threads/" + thread + "/compact").status == 200);
+    REQUIRE(api.call("PATCH", "/v1/threads/" + thread, Json{{"title", "Kept thread"}}).status ==
+            200);
+    const Response created =
+        api.post("/v1/agent-attachments",
+                 Json{{"threadId", thread}, {"filename", "k.txt"}, {"contentType", "text/plain"}});
+    REQUIRE(created.status == 201);
+    attachment = created.data()["id"];
+    Api anonymous(api.port(), "", Auth::kNone);
+    REQUIRE(anonymous.callRaw("PUT", "/_emu/uploads/" + attachment, "kept bytes").status == 200);
+    REQUIRE(api.post("/v1/agent-attachments/" + attachment + "/complete").status == 200);
+
+    agentBefore = api.get("/v1/agents/keeper").data();
+    const Json snapshot = api.get("/v1/threads/" + thread + "?include=all_rollouts").data();
+    threadBefore = snapshot["thread"];
+    eventsBefore = snapshot["events"];
+    rolloutsBefore = api.get("/v1/threads/" + thread + "/rollouts").data();
+    listBefore = api.get("/v1/threads").data();
+    REQUIRE(eventsBefore.size() == 10);
+
+    REQUIRE(::kill(child.pid(), SIGKILL) == 0);
+    const int status = child.wait();
+    REQUIRE(WIFSIGNALED(status));
+  }
+  {
+    Child child(args);
+    Api api(startedPort(child), key);
+    REQUIRE(api.get("/v1/agents/keeper").data() == agentBefore);
+    const Json snapshot = api.get("/v1/threads/" + thread + "?include=all_rollouts").data();
+    REQUIRE(snapshot["thread"] == threadBefore);
+    REQUIRE(snapshot["events"] == eventsBefore);
+    REQUIRE(api.get("/v1/threads/" + thread + "/rollouts").data() == rolloutsBefore);
+    REQUIRE(api.get("/v1/threads").data() == listBefore);
+    // The thread goes on: new events continue the sequence; history spans the restart.
+    const Response next = api.post(
+        "/v1/run",
+        Json{{"agent", "keeper"}, {"prompt", "/history"}, {"threadId", thread}, {"stream", false}});
+    REQUIRE(next.status == 200);
+    REQUIRE(next.data()["result"] == "remember me\n/count 3");
+    REQUIRE(next.data()["rolloutId"] == threadBefore["activeRolloutId"]);
+    const Json events = api.get("/v1/threads/" + thread + "?include=all_rollouts").data()["events"];
+    REQUIRE(events.size() == 14);
+    REQUIRE(events[10]["sequence"] == 11);
+    // The completed attachment is still usable.
+    const Response withFile = api.post(
+        "/v1/run", Json{{"agent", "keeper"},
+                        {"stream", false},
+                        {"messages",
+                         {{{"role", "user"},
+                           {"content", "file"},
+                           {"parts", {{{"type", "attachment"}, {"attachmentId", attachment}}}}}}}});
+    REQUIRE(withFile.status == 200);
+    REQUIRE(withFile.data()["result"] == "echo: file [attachments: k.txt]");
+    const Json resolved =
+        api.post("/v1/agent-attachments/" + attachment + "/resolve", Json{{"model", "m"}}).data();
+    REQUIRE(resolved["text"] == "kept bytes");
+  }
+}

@@ -25,6 +25,7 @@ rtemu::Config fastConfig() {
   config.createDelay = 20ms;
   config.pauseDelay = 20ms;
   config.resumeDelay = 20ms;
+  config.streamDelay = 5ms;
   return config;
 }
 
@@ -145,6 +146,79 @@ std::string Api::createWorkspace(const std::string& name, const std::string& slu
   INFO(r.raw);
   REQUIRE(r.status == 201);
   return r.data()["id"];
+}
+
+std::string SseResponse::header(const std::string& name) const {
+  const auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> SseResponse::types() const {
+  std::vector<std::string> out;
+  for (const SseFrame& frame : frames)
+    out.push_back(frame.event);
+  return out;
+}
+
+SseResponse postSse(int port, const std::string& key, const std::string& target, const Json& body,
+                    const std::function<bool(const SseFrame&)>& onFrame) {
+  SseResponse out;
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = target;
+  req.headers = {
+      {"X-API-Key", key}, {"Accept", "text/event-stream"}, {"Accept-Encoding", "gzip, deflate"}};
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  std::string pending;
+  req.response_handler = [&](const httplib::Response& res) {
+    out.status = res.status;
+    out.headers = res.headers;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+    out.body.append(data, size);
+    pending.append(data, size);
+    std::size_t end;
+    while ((end = pending.find("\n\n")) != std::string::npos) {
+      const std::string block = pending.substr(0, end);
+      pending.erase(0, end + 2);
+      SseFrame frame;
+      std::string dataText;
+      bool hasData = false;
+      std::size_t start = 0;
+      while (start <= block.size()) {
+        std::size_t nl = block.find('\n', start);
+        if (nl == std::string::npos) nl = block.size();
+        const std::string line = block.substr(start, nl - start);
+        start = nl + 1;
+        if (line.rfind(": ", 0) == 0) {
+          out.comments.push_back(line.substr(2));
+        } else if (line.rfind("event: ", 0) == 0) {
+          frame.event = line.substr(7);
+        } else if (line.rfind("data: ", 0) == 0) {
+          dataText += (hasData ? "\n" : "") + line.substr(6);
+          hasData = true;
+        }
+      }
+      if (!hasData && frame.event.empty()) continue;  // comments only
+      frame.data = Json::parse(dataText, nullptr, false);
+      if (frame.data.is_discarded()) frame.data = Json();
+      out.frames.push_back(frame);
+      if (onFrame && !onFrame(out.frames.back())) {
+        out.disconnected = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error error = httplib::Error::Success;
+  client.send(req, res, error);
+  if (out.status == 0) out.status = res.status;
+  return out;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

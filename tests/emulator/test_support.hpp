@@ -24,7 +24,7 @@ using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
 // Lifecycle delays short enough to observe transitions quickly.
-rtemu::Config fastConfig();
+rtemu::Config fastConfig();  // also: 5 ms between streamed deltas
 
 struct Response {
   int status = 0;
@@ -79,6 +79,32 @@ class Api {
 // Returns the response's `data`, or null when the request failed.
 Json execUnchecked(int port, const std::string& key, const std::string& id,
                    const std::string& command, Json extra = Json::object());
+
+// One server-sent event.
+struct SseFrame {
+  std::string event;
+  Json data;  // parsed `data:` (null when absent or not JSON)
+};
+
+struct SseResponse {
+  int status = 0;
+  httplib::Headers headers;
+  std::string body;  // everything received
+  std::vector<SseFrame> frames;
+  std::vector<std::string> comments;  // ": ..." lines, without the colon and space
+  bool disconnected = false;          // `onFrame` asked to hang up
+
+  std::string header(const std::string& name) const;
+  const SseFrame& last() const { return frames.back(); }
+  std::vector<std::string> types() const;
+};
+
+// POSTs `body` to `target` and reads the answer as server-sent events while they arrive:
+// `onFrame` runs for each complete frame (on the calling thread) and may return false to
+// disconnect at once. Sends `Accept-Encoding: gzip` (events must still arrive one by one).
+// No Catch2 macros inside: usable from helper threads.
+SseResponse postSse(int port, const std::string& key, const std::string& target, const Json& body,
+                    const std::function<bool(const SseFrame&)>& onFrame = nullptr);
 
 // Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 15s);

@@ -30,6 +30,7 @@ struct Config {
   std::chrono::milliseconds createDelay{300};  // creating -> running
   std::chrono::milliseconds pauseDelay{200};   // pausing -> paused
   std::chrono::milliseconds resumeDelay{200};  // resuming -> running
+  std::chrono::milliseconds streamDelay{20};   // between streamed agent-run deltas
   int rateLimitRpm = 0;                        // 0 = no limit (headers still sent)
   bool quiet = true;                           // no request logging on stderr
 };

@@ -1,0 +1,82 @@
+#pragma once
+
+// A server-sent events parser (WHATWG HTML §9.2), fed arbitrary chunks:
+// lines end with CRLF, LF or CR (a CR at the end of one chunk and an LF at
+// the start of the next are one line end); `data:` lines accumulate; lines
+// starting with ':' are comments; unknown fields are ignored; an event is
+// dispatched at a blank line, and one still open when the stream ends is
+// discarded (and reported by finish()).
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtools/http.hpp"
+
+namespace runtools::internal {
+
+struct SseEvent {
+  /// The `event:` field; empty when the frame had none (the default type).
+  std::string event;
+  /// The `data:` lines joined with '\n'.
+  std::string data;
+  std::string id;
+  std::optional<long> retry;
+};
+
+class SseParser {
+ public:
+  /// Returns false to stop: no further event is dispatched.
+  using Handler = std::function<bool(const SseEvent&)>;
+
+  explicit SseParser(Handler handler, std::size_t maxEventBytes = 16 * 1024 * 1024);
+
+  /// Parses a chunk. Returns false once the handler asked to stop. Throws
+  /// StreamError when one event grows beyond maxEventBytes.
+  bool feed(std::string_view chunk);
+  /// Ends the stream: true when nothing was pending (every event complete).
+  bool finish();
+  /// Forgets everything (the stream starts over).
+  void reset();
+  bool stopped() const noexcept { return stopped_; }
+
+ private:
+  bool feedBytes(std::string_view chunk);
+  void processLine(std::string_view line);
+  void dispatch();
+
+  Handler handler_;
+  std::size_t maxEventBytes_;
+  std::string line_;
+  std::string bomPrefix_;
+  bool lastWasCr_ = false;
+  bool bomChecked_ = false;
+  bool stopped_ = false;
+  SseEvent pending_;
+  bool hasData_ = false;
+  bool pendingFields_ = false;
+};
+
+/// A BodySink that parses a 2xx body as server-sent events.
+class SseSink final : public BodySink {
+ public:
+  explicit SseSink(SseParser::Handler handler) : parser_(std::move(handler)) {}
+
+  /// Thrown through the transport when the handler returns false; the
+  /// caller catches it to end the stream early.
+  struct Stop {};
+
+  void write(const char* data, std::size_t size) override {
+    if (!parser_.feed(std::string_view(data, size))) throw Stop{};
+  }
+  void reset() override { parser_.reset(); }
+  bool finish() { return parser_.finish(); }
+
+ private:
+  SseParser parser_;
+};
+
+}  // namespace runtools::internal
