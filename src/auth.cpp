@@ -181,10 +181,12 @@ DeviceFlowStatus AuthClient::deviceFlowStatus(const DeviceFlow& flow) const {
 DeviceFlowStatus AuthClient::pollDeviceFlow(const DeviceFlow& flow,
                                             const PollDeviceFlowOptions& options) const {
   const auto& clock = auth_->clock();
+  const auto token = options.cancellation ? options.cancellation : auth_->cancellation();
+  // Bounded by the flow's own expiry (checked below) and the call's deadline.
+  const auto deadline = auth_->deadline(std::chrono::milliseconds::max());
   auto interval = std::max(flow.interval, std::chrono::seconds(1));
-  auto cancelled = [&] { return options.cancellation && options.cancellation->isCancelled(); };
   for (;;) {
-    if (cancelled()) throw CancelledError("device flow polling cancelled");
+    if (token && token->isCancelled()) throw CancelledError("device flow polling cancelled");
     DeviceFlowStatus status = deviceFlowStatus(flow);
     if (status.status == "connected" || status.status == "expired" || status.status == "denied") {
       return status;
@@ -200,14 +202,12 @@ DeviceFlowStatus AuthClient::pollDeviceFlow(const DeviceFlow& flow,
       status.status = "expired";
       return status;
     }
-    // Sleep in short steps so that cancellation is noticed promptly.
     const auto wake = internal::deadlineAfter(clock.now(), interval);
-    while (clock.now() < wake) {
-      if (cancelled()) throw CancelledError("device flow polling cancelled");
-      clock.sleepFor(std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(100),
-          std::chrono::duration_cast<std::chrono::milliseconds>(wake - clock.now())));
+    if (wake > deadline) {
+      throw TimeoutError("device flow of " + flow.provider + " still " + status.status +
+                         " at the call's deadline");
     }
+    auth_->sleepUntilOrCancel(wake, token);
   }
 }
 

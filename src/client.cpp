@@ -1,15 +1,21 @@
 #include "runtools/client.hpp"
 
+#include <algorithm>
+
 #include "internal/services.hpp"
+#include "runtools/errors.hpp"
 
 namespace runtools {
 namespace internal {
 
 std::shared_ptr<const Services> makeServices(ResolvedConfig config,
                                              std::shared_ptr<Transport> transport,
-                                             std::shared_ptr<const Clock> clock) {
-  if (!transport) transport = makeCurlTransport();
+                                             std::shared_ptr<const Clock> clock,
+                                             CallOptions callOptions,
+                                             std::shared_ptr<RateLimitState> rateLimits) {
+  if (!transport) transport = makeCurlTransport(config.transportOptions);
   if (!clock) clock = systemClock();
+  if (!rateLimits) rateLimits = std::make_shared<RateLimitState>();
   auto services = std::make_shared<Services>();
   const std::string userAgent = defaultUserAgent(config.userAgentSuffix);
   auto make = [&](const char* name, const std::string& baseUrl) {
@@ -25,6 +31,10 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
     settings.maxRetries = config.maxRetries;
     settings.retryPolicy = config.retryPolicy;
     settings.clock = clock;
+    settings.logger = config.logger;
+    settings.logLevel = config.logLevel;
+    settings.callOptions = callOptions;
+    settings.rateLimits = rateLimits;
     return std::make_shared<ServiceClient>(std::move(settings), transport);
   };
   services->api = make("api", config.apiUrl);
@@ -32,14 +42,21 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
   services->auth = make("auth", config.authUrl);
   services->storage = make("storage", config.storageUrl);
   services->config = std::move(config);
+  services->transport = std::move(transport);
+  services->clock = std::move(clock);
+  services->rateLimits = std::move(rateLimits);
+  services->callOptions = std::move(callOptions);
   return services;
 }
 
 }  // namespace internal
 
 RunTools::RunTools(ClientOptions options)
-    : services_(
-          internal::makeServices(internal::resolveConfig(options), std::move(options.transport))),
+    : RunTools(
+          internal::makeServices(internal::resolveConfig(options), std::move(options.transport))) {}
+
+RunTools::RunTools(std::shared_ptr<const internal::Services> services)
+    : services_(std::move(services)),
       sandbox(services_->api),
       workspace(services_->api, services_->storage),
       workspaces(workspace),
@@ -49,6 +66,41 @@ RunTools::RunTools(ClientOptions options)
       secrets(services_->tools),
       auth(services_->api, services_->auth),
       sshKeys(services_->api) {}
+
+RunTools RunTools::with(const CallOptions& options) const {
+  if (options.timeout && options.timeout->count() <= 0) {
+    throw InvalidArgumentError("CallOptions::timeout must be positive");
+  }
+  if (options.deadline && options.deadline->count() < 0) {
+    throw InvalidArgumentError("CallOptions::deadline must not be negative");
+  }
+  if (options.maxRetries && *options.maxRetries < 0) {
+    throw InvalidArgumentError("CallOptions::maxRetries must not be negative");
+  }
+  if (options.idempotencyKey) {
+    const auto& key = *options.idempotencyKey;
+    if (key.empty() || key.size() > 255 || std::any_of(key.begin(), key.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) == 0x7F;
+        })) {
+      throw InvalidArgumentError("CallOptions::idempotencyKey must be 1..255 visible characters");
+    }
+  }
+  // Settings given here win; the others keep what this client had.
+  CallOptions merged = services_->callOptions;
+  if (options.timeout) merged.timeout = options.timeout;
+  if (options.deadline) merged.deadline = options.deadline;
+  if (options.maxRetries) merged.maxRetries = options.maxRetries;
+  if (options.retryPolicy) merged.retryPolicy = options.retryPolicy;
+  if (options.idempotencyKey) merged.idempotencyKey = options.idempotencyKey;
+  if (options.cancellation) merged.cancellation = options.cancellation;
+  return RunTools(internal::makeServices(services_->config, services_->transport, services_->clock,
+                                         std::move(merged), services_->rateLimits));
+}
+
+RateLimitInfo RunTools::rateLimit() const {
+  std::lock_guard<std::mutex> lock(services_->rateLimits->mutex);
+  return services_->rateLimits->last;
+}
 
 const std::string& RunTools::apiUrl() const noexcept {
   return services_->config.apiUrl;

@@ -176,7 +176,7 @@ class SlistGuard {
 class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(const CurlTransportOptions& options)
-      : maxIdle_(options.maxIdleConnections) {
+      : options_(options), maxIdle_(options.maxIdleConnections) {
     globalInitOnce();
     share_ = curl_share_init();
     if (share_ == nullptr) throw std::bad_alloc();
@@ -247,6 +247,17 @@ class CurlTransport final : public Transport {
     // to be dead; a request that must not run twice gets a fresh connection.
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, request.idempotent ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (!options_.caBundlePath.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, options_.caBundlePath.c_str());
+    }
+    if (!options_.caDirectory.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAPATH, options_.caDirectory.c_str());
+    }
+    if (!options_.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, options_.proxy.c_str());
+    if (options_.insecureSkipTlsVerification) {
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, toCurlMillis(request.timeout));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, toCurlMillis(request.connectTimeout));
@@ -411,6 +422,7 @@ class CurlTransport final : public Transport {
   }
 
   static constexpr std::size_t kLockSlots = CURL_LOCK_DATA_LAST + 1;
+  const CurlTransportOptions options_;
   std::size_t maxIdle_;
   CURLSH* share_ = nullptr;
   std::mutex poolMutex_;

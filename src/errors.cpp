@@ -7,7 +7,7 @@ namespace runtools {
 namespace {
 
 std::string describe(int status, const std::string& code, const std::string& message,
-                     const std::string& requestId) {
+                     const std::string& requestId, int attempts) {
   std::string text = code.empty() ? std::string("error") : code;
   text += ": ";
   text += message.empty() ? std::string("(no message)") : message;
@@ -16,14 +16,16 @@ std::string describe(int status, const std::string& code, const std::string& mes
     if (!requestId.empty()) text += ", request " + requestId;
     text += ")";
   }
+  if (attempts > 1) text += " (gave up after " + std::to_string(attempts) + " attempts)";
   return text;
 }
 
 }  // namespace
 
 ApiError::ApiError(int status, std::string code, std::string message, std::string requestId,
-                   std::string body)
-    : Error(describe(status, code, message, requestId)),
+                   std::string body, int attempts)
+    : Error(describe(status, code, message, requestId, attempts)),
+      attempts_(attempts),
       status_(status),
       code_(std::move(code)),
       message_(std::move(message)),
@@ -40,8 +42,9 @@ bool ApiError::hasCode(std::string_view code) const noexcept {
 
 RateLimitError::RateLimitError(int status, std::string code, std::string message,
                                std::string requestId, std::string body,
-                               std::optional<std::chrono::milliseconds> retryAfter)
-    : ApiError(status, std::move(code), std::move(message), std::move(requestId), std::move(body)),
+                               std::optional<std::chrono::milliseconds> retryAfter, int attempts)
+    : ApiError(status, std::move(code), std::move(message), std::move(requestId), std::move(body),
+               attempts),
       retryAfter_(retryAfter) {}
 
 SandboxFailedError::SandboxFailedError(std::string sandboxId, std::string sandboxStatus)

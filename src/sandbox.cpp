@@ -380,19 +380,26 @@ SandboxInfo Sandbox::pollUntil(Done done, const std::string& goal,
   if (options.timeout.count() < 0) throw InvalidArgumentError("wait: negative timeout");
   const auto pollInterval = std::max(options.pollInterval, std::chrono::milliseconds(10));
   const auto& clock = api_->clock();
-  const auto deadline = internal::deadlineAfter(clock.now(), options.timeout);
+  // The wait's own timeout, cut short by the call's deadline (RunTools::with).
+  const auto deadline = api_->deadline(options.timeout);
+  const auto token = options.cancellation ? options.cancellation : api_->cancellation();
   for (;;) {
+    if (token && token->isCancelled())
+      throw CancelledError("waiting for sandbox " + id_ + " cancelled");
     SandboxInfo info = refresh();
     if (done(info)) return info;
     if (isTerminalStatus(info.status)) throw SandboxFailedError(id_, info.status);
-    const auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now());
-    if (remaining.count() <= 0) {
-      throw TimeoutError("sandbox " + id_ + " was not " + goal + " after " +
-                         std::to_string(options.timeout.count()) + " ms (last status: " +
-                         info.status + (info.sshReady ? "" : ", ssh not ready") + ")");
+    const auto now = clock.now();
+    if (now >= deadline) {
+      throw TimeoutError(
+          "sandbox " + id_ + " was not " + goal + " within the time allowed (" +
+          std::to_string(options.timeout.count()) + " ms" +
+          (api_->callDeadline()
+               ? ", call deadline " + std::to_string(api_->callDeadline()->count()) + " ms"
+               : std::string()) +
+          "; last status: " + info.status + (info.sshReady ? "" : ", ssh not ready") + ")");
     }
-    clock.sleepFor(std::min(pollInterval, remaining));
+    api_->sleepUntilOrCancel(std::min(deadline, internal::deadlineAfter(now, pollInterval)), token);
   }
 }
 

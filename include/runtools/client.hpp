@@ -43,11 +43,29 @@ class RunTools {
  public:
   explicit RunTools(ClientOptions options = {});
 
+  /// A client whose calls use `options` (a per-call timeout, an overall
+  /// deadline, retries, an idempotency key, a cancellation token). It shares
+  /// this client's connections; make one per logical operation:
+  /// @code
+  /// runtools::CallOptions call;
+  /// call.deadline = std::chrono::seconds(30);
+  /// call.cancellation = token;
+  /// rt.with(call).sandbox.create().waitForReady();
+  /// @endcode
+  RunTools with(const CallOptions& options) const;
+
+  /// The `X-RateLimit-*` figures of the last response that carried them
+  /// (shared with the clients made by with()).
+  RateLimitInfo rateLimit() const;
+
   /// Resolved base URLs (without `/v1`).
   const std::string& apiUrl() const noexcept;
   const std::string& toolsUrl() const noexcept;
   const std::string& authUrl() const noexcept;
   const std::string& storageUrl() const noexcept;
+
+  /// Internal: a client over already built services.
+  explicit RunTools(std::shared_ptr<const internal::Services> services);
 
  private:
   std::shared_ptr<const internal::Services> services_;

@@ -101,7 +101,7 @@ class InvalidResponseError : public Error {
 class ApiError : public Error {
  public:
   ApiError(int status, std::string code, std::string message, std::string requestId,
-           std::string body);
+           std::string body, int attempts = 1);
 
   /// HTTP status code.
   int status() const noexcept { return status_; }
@@ -115,8 +115,11 @@ class ApiError : public Error {
   const std::string& body() const noexcept { return body_; }
   /// Case-insensitive comparison with code().
   bool hasCode(std::string_view code) const noexcept;
+  /// How many attempts were made before this error was raised.
+  int attempts() const noexcept { return attempts_; }
 
  private:
+  int attempts_;
   int status_;
   std::string code_;
   std::string message_;
@@ -174,7 +177,8 @@ class PayloadTooLargeError : public ApiError {
 class RateLimitError : public ApiError {
  public:
   RateLimitError(int status, std::string code, std::string message, std::string requestId,
-                 std::string body, std::optional<std::chrono::milliseconds> retryAfter);
+                 std::string body, std::optional<std::chrono::milliseconds> retryAfter,
+                 int attempts = 1);
 
   std::optional<std::chrono::milliseconds> retryAfter() const noexcept { return retryAfter_; }
 

@@ -127,6 +127,13 @@ class Transport {
 struct CurlTransportOptions {
   /// Idle connections (libcurl easy handles) kept for reuse between calls.
   std::size_t maxIdleConnections = 16;
+  /// CA certificates (PEM bundle file, hashed directory) for TLS verification.
+  std::string caBundlePath;
+  std::string caDirectory;
+  /// A proxy URL; empty leaves libcurl's proxy environment variables in charge.
+  std::string proxy;
+  /// Turns TLS certificate and host verification OFF. Never in production.
+  bool insecureSkipTlsVerification = false;
 };
 
 /// The default transport: libcurl with keep-alive connection reuse, safe for

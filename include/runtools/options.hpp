@@ -4,10 +4,13 @@
 /// Options of the RunTools client.
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "runtools/cancellation.hpp"
 #include "runtools/http.hpp"
 
 namespace runtools {
@@ -20,17 +23,77 @@ enum class AuthHeaderStyle {
   Both,     ///< both headers
 };
 
-/// Backoff between automatic retries.
+/// How failed requests are retried.
 ///
-/// A retry waits `min(maxDelay, initialDelay * 2^attempt)` varied by
-/// ±`jitter`, or the wait the server asked for (`Retry-After`,
+/// Retried: a connection that failed before anything was sent, and — for
+/// requests safe to repeat — a dropped connection, a timeout, 408, 429, 502,
+/// 503 and 504. Safe to repeat are GET, PUT, DELETE, the naturally idempotent
+/// actions (pause, resume, install, secret upserts, ...), and any POST that
+/// carries an `Idempotency-Key`. Streams are never repeated.
+///
+/// A retry waits `min(maxDelay, initialDelay * 2^retry)` scaled down by a
+/// random factor in `[1 - jitter, 1]` (full jitter by default), or the wait
+/// the server asked for (`Retry-After` in seconds or as an HTTP date,
 /// `retry-after-ms`, `X-RateLimit-Reset` on a 429). A server-requested wait
 /// longer than `maxRetryAfter` is not waited for: the error is raised instead.
 struct RetryPolicy {
   std::chrono::milliseconds initialDelay{500};
   std::chrono::milliseconds maxDelay{8000};
-  double jitter = 0.2;
+  /// 1 = full jitter, 0 = none.
+  double jitter = 1.0;
   std::chrono::milliseconds maxRetryAfter{60000};
+  /// Send a generated `Idempotency-Key` with every POST that is not
+  /// naturally idempotent (reused on each attempt), which makes it safe to
+  /// retry. Turn off for servers that ignore the header: such POSTs are then
+  /// never retried after anything may have reached the server.
+  bool idempotencyKeys = true;
+};
+
+/// Severity of a log record.
+enum class LogLevel { Debug, Info, Warning, Error };
+
+/// One exchange (or one retry decision) reported to ClientOptions::logger.
+/// Credential headers and secret-bearing query parameters are redacted.
+struct LogRecord {
+  LogLevel level = LogLevel::Info;
+  std::string message;
+  std::string method;
+  /// The URL with secret-bearing query parameters redacted.
+  std::string url;
+  /// 0 when no response arrived.
+  int status = 0;
+  std::chrono::milliseconds duration{0};
+  std::string requestId;
+  /// 1 for the first attempt.
+  int attempt = 1;
+  /// The request's headers, credentials redacted.
+  HttpHeaders headers;
+};
+
+using Logger = std::function<void(const LogRecord&)>;
+
+/// Overrides for the calls made through RunTools::with(): a per-call
+/// timeout, an overall deadline, retries, an idempotency key, cancellation.
+struct CallOptions {
+  /// Limit for each attempt (exec adds the command's own timeout).
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Limit for the whole call: every attempt, every backoff and every wait
+  /// (waitForReady, device-flow polling) ends by then with TimeoutError.
+  std::optional<std::chrono::milliseconds> deadline;
+  std::optional<int> maxRetries;
+  std::optional<RetryPolicy> retryPolicy;
+  /// The `Idempotency-Key` to send with POSTs (instead of a generated one).
+  std::optional<std::string> idempotencyKey;
+  /// Stops calls (and their waits and retries) with CancelledError.
+  std::optional<CancellationToken> cancellation;
+};
+
+/// The `X-RateLimit-*` figures of the last response that carried them.
+struct RateLimitInfo {
+  std::optional<std::int64_t> limit;
+  std::optional<std::int64_t> remaining;
+  /// When the window resets.
+  std::optional<std::chrono::system_clock::time_point> reset;
 };
 
 /// Construction options of RunTools. Every unset option falls back to its
@@ -64,6 +127,19 @@ struct ClientOptions {
   RetryPolicy retryPolicy;
   /// Appended to the `User-Agent` header (e.g. "my-engine/2.1").
   std::string userAgentSuffix;
+  /// Receives a record per exchange at `logLevel` or above (none when empty).
+  Logger logger;
+  LogLevel logLevel = LogLevel::Info;
+  /// CA certificates for TLS verification (a PEM bundle file and/or a
+  /// directory); the system's store when unset.
+  std::optional<std::string> caBundlePath;
+  std::optional<std::string> caDirectory;
+  /// A proxy URL (`http://proxy:3128`); libcurl's proxy environment
+  /// variables apply when unset.
+  std::optional<std::string> proxy;
+  /// Turns TLS certificate and host verification OFF. Only for local
+  /// experiments against self-signed endpoints; never in production.
+  bool insecureSkipTlsVerification = false;
   AuthHeaderStyle authHeaderStyle = AuthHeaderStyle::XApiKey;
   /// The HTTP transport; a shared libcurl transport when null.
   std::shared_ptr<Transport> transport;

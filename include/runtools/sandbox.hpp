@@ -169,6 +169,8 @@ struct SshInfo {
 struct WaitOptions {
   std::chrono::milliseconds timeout{60000};
   std::chrono::milliseconds pollInterval{1000};
+  /// Stops the wait with CancelledError from another thread.
+  std::optional<CancellationToken> cancellation;
 };
 
 /// A handle on one sandbox. Obtained from SandboxClient::create (with the

@@ -182,6 +182,23 @@ ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env)
   }
   config.userAgentSuffix = options.userAgentSuffix;
   config.authHeaderStyle = options.authHeaderStyle;
+  config.logger = options.logger;
+  config.logLevel = options.logLevel;
+  auto setting = [](const std::optional<std::string>& value, const char* name) {
+    if (!value) return std::string();
+    for (const char ch : *value) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7F) {
+        throw ConfigurationError(std::string("ClientOptions::") + name +
+                                 " contains control characters");
+      }
+    }
+    return *value;
+  };
+  config.transportOptions.caBundlePath = setting(options.caBundlePath, "caBundlePath");
+  config.transportOptions.caDirectory = setting(options.caDirectory, "caDirectory");
+  config.transportOptions.proxy = setting(options.proxy, "proxy");
+  config.transportOptions.insecureSkipTlsVerification = options.insecureSkipTlsVerification;
   return config;
 }
 

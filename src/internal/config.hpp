@@ -27,6 +27,10 @@ struct ResolvedConfig {
   RetryPolicy retryPolicy;
   std::string userAgentSuffix;
   AuthHeaderStyle authHeaderStyle = AuthHeaderStyle::XApiKey;
+  Logger logger;
+  LogLevel logLevel = LogLevel::Info;
+  /// For the default transport.
+  CurlTransportOptions transportOptions;
 };
 
 /// Reads one environment variable; nullopt when unset.

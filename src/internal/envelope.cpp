@@ -172,7 +172,7 @@ ErrorInfo parseErrorBody(int status, const HttpHeaders& headers, std::string_vie
   return info;
 }
 
-void throwApiError(const HttpResponse& response, const Redactor& redact) {
+void throwApiError(const HttpResponse& response, const Redactor& redact, int attempts) {
   const int status = response.status;
   // Redact first, cut afterwards: a secret straddling a cut would otherwise
   // escape the redactor.
@@ -186,26 +186,26 @@ void throwApiError(const HttpResponse& response, const Redactor& redact) {
   switch (status) {
     case 400:
     case 422:
-      throw BadRequestError(status, code, message, requestId, body);
+      throw BadRequestError(status, code, message, requestId, body, attempts);
     case 401:
-      throw AuthenticationError(status, code, message, requestId, body);
+      throw AuthenticationError(status, code, message, requestId, body, attempts);
     case 402:
-      throw PaymentRequiredError(status, code, message, requestId, body);
+      throw PaymentRequiredError(status, code, message, requestId, body, attempts);
     case 403:
-      throw PermissionDeniedError(status, code, message, requestId, body);
+      throw PermissionDeniedError(status, code, message, requestId, body, attempts);
     case 404:
-      throw NotFoundError(status, code, message, requestId, body);
+      throw NotFoundError(status, code, message, requestId, body, attempts);
     case 409:
-      throw ConflictError(status, code, message, requestId, body);
+      throw ConflictError(status, code, message, requestId, body, attempts);
     case 413:
-      throw PayloadTooLargeError(status, code, message, requestId, body);
+      throw PayloadTooLargeError(status, code, message, requestId, body, attempts);
     case 429:
       throw RateLimitError(
           status, code, message, requestId, body,
           serverRetryAfter(status, response.headers, std::chrono::system_clock::now()));
     default:
-      if (status >= 500) throw ServerError(status, code, message, requestId, body);
-      throw ApiError(status, code, message, requestId, body);
+      if (status >= 500) throw ServerError(status, code, message, requestId, body, attempts);
+      throw ApiError(status, code, message, requestId, body, attempts);
   }
 }
 

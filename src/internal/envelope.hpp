@@ -49,6 +49,8 @@ ErrorInfo parseErrorBody(int status, const HttpHeaders& headers, std::string_vie
 std::string defaultCodeForStatus(int status);
 
 /// Throws the ApiError subclass matching the response's status.
-[[noreturn]] void throwApiError(const HttpResponse& response, const Redactor& redact);
+/// `attempts` is how many attempts the call made (mentioned when above 1).
+[[noreturn]] void throwApiError(const HttpResponse& response, const Redactor& redact,
+                                int attempts = 1);
 
 }  // namespace runtools::internal

@@ -24,8 +24,8 @@ std::optional<std::chrono::milliseconds> serverRetryAfter(
     int status, const HttpHeaders& headers, std::chrono::system_clock::time_point now);
 
 /// Exponential backoff for retry number `attempt` (0 = first retry):
-/// min(maxDelay, initialDelay * 2^attempt), scaled by (1 + jitter * (2u - 1))
-/// where `unit` is uniform in [0, 1).
+/// min(maxDelay, initialDelay * 2^attempt), scaled by (1 - jitter * unit)
+/// where `unit` is uniform in [0, 1): full jitter when `jitter` is 1.
 std::chrono::milliseconds backoffDelay(int attempt, const RetryPolicy& policy, double unit);
 
 /// Parses an IMF-fixdate / RFC 850 / asctime HTTP date.

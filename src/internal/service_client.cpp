@@ -1,7 +1,11 @@
 #include "internal/service_client.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <random>
+#include <string_view>
 
+#include "internal/random.hpp"
 #include "internal/retry.hpp"
 #include "runtools/errors.hpp"
 #include "runtools/version.hpp"
@@ -92,10 +96,110 @@ HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
   return http;
 }
 
-std::chrono::milliseconds ServiceClient::retryDelay(
-    int retryIndex, std::optional<std::chrono::milliseconds> serverHint) const {
-  if (serverHint) return *serverHint;
-  return backoffDelay(retryIndex, settings_.retryPolicy, settings_.random());
+namespace {
+
+// Query parameters whose values are credentials or one-time secrets.
+bool isSecretParameter(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "api_key",       "apikey", "key",       "token",       "access_token",
+      "refresh_token", "state",  "code",      "secret",      "client_secret",
+      "password",      "sig",    "signature", "attempttoken"};
+  std::string lower(name);
+  for (auto& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto candidate : kNames) {
+    if (lower == candidate) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string redactUrl(const std::string& url) {
+  const auto query = url.find('?');
+  if (query == std::string::npos) return url;
+  std::string out = url.substr(0, query + 1);
+  std::size_t start = query + 1;
+  while (start <= url.size()) {
+    const std::size_t end = std::min(url.find('&', start), url.size());
+    const std::string pair = url.substr(start, end - start);
+    const auto eq = pair.find('=');
+    const std::string name = pair.substr(0, eq);
+    if (start > query + 1) out += '&';
+    out += (eq != std::string::npos && isSecretParameter(name)) ? name + "=[REDACTED]" : pair;
+    start = end + 1;
+  }
+  return out;
+}
+
+void ServiceClient::log(LogRecord record) const {
+  if (!settings_.logger || record.level < settings_.logLevel) return;
+  record.url = redactUrl(record.url);
+  for (const char* name : {"X-API-Key", "Authorization", "Cookie", "Proxy-Authorization"}) {
+    if (record.headers.has(name)) record.headers.set(name, "[REDACTED]");
+  }
+  record.message = redact_(std::move(record.message));
+  try {
+    settings_.logger(record);
+  } catch (...) {
+    // A failing logger must not fail the call it reports on.
+  }
+}
+
+void ServiceClient::recordRateLimit(const HttpHeaders& headers) const {
+  if (!settings_.rateLimits) return;
+  auto number = [&](const char* name) -> std::optional<std::int64_t> {
+    const auto value = headers.get(name);
+    if (!value) return std::nullopt;
+    try {
+      std::size_t used = 0;
+      const long long n = std::stoll(*value, &used);
+      if (used != value->size()) return std::nullopt;
+      return n;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  const auto limit = number("X-RateLimit-Limit");
+  const auto remaining = number("X-RateLimit-Remaining");
+  const auto reset = number("X-RateLimit-Reset");
+  if (!limit && !remaining && !reset) return;
+  RateLimitInfo info;
+  info.limit = limit;
+  info.remaining = remaining;
+  if (reset && *reset >= 0 && *reset < 100'000'000'000LL) {
+    info.reset = std::chrono::system_clock::time_point(std::chrono::seconds(*reset));
+  }
+  std::lock_guard<std::mutex> lock(settings_.rateLimits->mutex);
+  settings_.rateLimits->last = info;
+}
+
+std::optional<CancellationToken> ServiceClient::cancellation(const ApiRequest& request) const {
+  if (request.cancellation) return request.cancellation;
+  return settings_.callOptions.cancellation;
+}
+
+Clock::TimePoint ServiceClient::deadline(std::chrono::milliseconds waitLimit) const {
+  const auto now = settings_.clock->now();
+  auto at = deadlineAfter(now, waitLimit);
+  if (settings_.callOptions.deadline) {
+    at = std::min(at, deadlineAfter(now, *settings_.callOptions.deadline));
+  }
+  return at;
+}
+
+void ServiceClient::sleepUntilOrCancel(Clock::TimePoint wake,
+                                       const std::optional<CancellationToken>& token) const {
+  const auto& clock = *settings_.clock;
+  for (;;) {
+    if (token && token->isCancelled()) throw CancelledError("call cancelled while waiting");
+    const auto now = clock.now();
+    if (now >= wake) return;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
+    // Short steps keep cancellation prompt.
+    clock.sleepFor(token ? std::min(left, std::chrono::milliseconds(50))
+                         : std::max(left, std::chrono::milliseconds(1)));
+  }
 }
 
 ApiResponse ServiceClient::call(const ApiRequest& request) const {
@@ -103,43 +207,106 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
   // Secrets this request carries (a secret's value, tool credentials) are
   // kept out of any error it raises, as the credential always is.
   const Redactor redact = request.secrets.empty() ? redact_ : redact_.with(request.secrets);
-  const bool idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
+  const CallOptions& call = settings_.callOptions;
+  const RetryPolicy& policy = call.retryPolicy ? *call.retryPolicy : settings_.retryPolicy;
+  const int maxRetries = std::max(0, call.maxRetries.value_or(settings_.maxRetries));
+  const auto token = cancellation(request);
+  const auto& clock = *settings_.clock;
+  const auto start = clock.now();
+  const auto deadlineAt =
+      call.deadline ? std::optional<Clock::TimePoint>(deadlineAfter(start, *call.deadline))
+                    : std::nullopt;
+  http.cancellation = token;
+
+  bool idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
+  // A POST that is not naturally idempotent becomes safe to repeat with an
+  // Idempotency-Key, the same on every attempt. Streams are never repeated.
+  if (!request.idempotent && request.method == "POST" && !request.bodySink &&
+      (policy.idempotencyKeys || call.idempotencyKey)) {
+    http.headers.set("Idempotency-Key", call.idempotencyKey.value_or(uuid4()));
+    idempotent = true;
+  }
   http.idempotent = idempotent;
-  const int maxRetries = settings_.maxRetries;
   // Whether an earlier attempt may have been carried out by the server
   // although its answer was lost (a timeout, a dropped connection, a gateway
   // error).
   bool mayHaveTakenEffect = false;
+  const auto requestTimeout = http.timeout;
+
+  // Waits before the next attempt; false when the deadline leaves no room.
+  auto backoff = [&](int attempt, std::optional<std::chrono::milliseconds> hint) {
+    const auto delay = hint ? *hint : backoffDelay(attempt, policy, settings_.random());
+    const auto wake = deadlineAfter(clock.now(), delay);
+    if (deadlineAt && wake >= *deadlineAt) return false;
+    sleepUntilOrCancel(wake, token);
+    return true;
+  };
 
   for (int attempt = 0;; ++attempt) {
     const int attemptsSoFar = attempt + 1;
-    if (request.cancellation && request.cancellation->isCancelled()) {
+    if (token && token->isCancelled()) {
       throw CancelledError(request.method + " " + request.path + " cancelled");
+    }
+    if (deadlineAt) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*deadlineAt - clock.now());
+      if (left.count() <= 0) {
+        throw TimeoutError(request.method + " " + request.path + ": the call's deadline of " +
+                           std::to_string(call.deadline->count()) + " ms passed" +
+                           attemptsNote(attempt));
+      }
+      http.timeout = std::min(requestTimeout, left);
     }
     if (attempt > 0) {
       if (http.bodySource) http.bodySource->rewind();
       if (http.bodySink) http.bodySink->reset();
     }
+    LogRecord record;
+    record.method = request.method;
+    record.url = http.url;
+    record.attempt = attemptsSoFar;
+    record.headers = http.headers;
+    const auto sentAt = clock.now();
+    auto elapsed = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - sentAt);
+    };
+
     HttpResponse response;
     try {
       response = transport_->send(http);
     } catch (const TransportError& error) {
-      if (attempt < maxRetries && (idempotent || error.beforeRequestSent())) {
+      record.level = LogLevel::Warning;
+      record.duration = elapsed();
+      record.message = error.what();
+      log(record);
+      if (attempt < maxRetries && (idempotent || error.beforeRequestSent()) &&
+          backoff(attempt, std::nullopt)) {
         mayHaveTakenEffect = mayHaveTakenEffect || !error.beforeRequestSent();
-        settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
         continue;
       }
       throw TransportError(error.kind(), redact(error.what()) + attemptsNote(attemptsSoFar));
     } catch (const TimeoutError& error) {
-      if (attempt < maxRetries && idempotent) {
+      record.level = LogLevel::Warning;
+      record.duration = elapsed();
+      record.message = error.what();
+      log(record);
+      if (attempt < maxRetries && idempotent && backoff(attempt, std::nullopt)) {
         mayHaveTakenEffect = true;
-        settings_.clock->sleepFor(retryDelay(attempt, std::nullopt));
         continue;
       }
       throw TimeoutError(redact(error.what()) + attemptsNote(attemptsSoFar));
     }
 
-    if (response.status >= 200 && response.status < 300) {
+    recordRateLimit(response.headers);
+    record.status = response.status;
+    record.duration = elapsed();
+    record.requestId = response.headers.get("X-Request-ID").value_or("");
+    const bool success = response.status >= 200 && response.status < 300;
+    record.level = success ? LogLevel::Info : LogLevel::Warning;
+    record.message = success ? "ok" : "HTTP " + std::to_string(response.status);
+    log(record);
+
+    if (success) {
       ApiResponse out;
       out.status = response.status;
       if (request.rawResponse || request.bodySink) {
@@ -161,15 +328,13 @@ ApiResponse ServiceClient::call(const ApiRequest& request) const {
     }
 
     if (isRetryableStatus(response.status) && idempotent && attempt < maxRetries) {
-      const auto hint =
-          serverRetryAfter(response.status, response.headers, settings_.clock->wallNow());
-      if (!hint || *hint <= settings_.retryPolicy.maxRetryAfter) {
+      const auto hint = serverRetryAfter(response.status, response.headers, clock.wallNow());
+      if ((!hint || *hint <= policy.maxRetryAfter) && backoff(attempt, hint)) {
         mayHaveTakenEffect = mayHaveTakenEffect || response.status == 502 || response.status == 504;
-        settings_.clock->sleepFor(retryDelay(attempt, hint));
         continue;
       }
     }
-    throwApiError(response, redact);
+    throwApiError(response, redact, attemptsSoFar);
   }
 }
 

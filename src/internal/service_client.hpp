@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,12 @@ struct ApiResponse {
   const nlohmann::json& data() const noexcept { return envelope.data; }
 };
 
+/// The rate-limit figures shared by a client and its copies.
+struct RateLimitState {
+  std::mutex mutex;
+  RateLimitInfo last;
+};
+
 struct ServiceSettings {
   /// Short service name used in messages ("api", "tools", "auth", "storage").
   std::string name;
@@ -78,6 +85,11 @@ struct ServiceSettings {
   std::shared_ptr<const Clock> clock;
   /// Uniform random numbers in [0, 1) for jitter; a thread-safe default when empty.
   std::function<double()> random;
+  Logger logger;
+  LogLevel logLevel = LogLevel::Info;
+  /// Overrides set through RunTools::with().
+  CallOptions callOptions;
+  std::shared_ptr<RateLimitState> rateLimits;
 };
 
 /// @par Thread safety
@@ -99,7 +111,20 @@ class ServiceClient {
   ApiResponse del(std::string path, Query query = {}) const;
 
   const Clock& clock() const noexcept { return *settings_.clock; }
-  std::chrono::milliseconds defaultTimeout() const noexcept { return settings_.timeout; }
+  std::chrono::milliseconds defaultTimeout() const noexcept {
+    return settings_.callOptions.timeout.value_or(settings_.timeout);
+  }
+  /// The request's cancellation token, else the one of the call options.
+  std::optional<CancellationToken> cancellation(const ApiRequest& request = {}) const;
+  /// When a wait of `waitLimit` must end, also bounded by the call's deadline.
+  Clock::TimePoint deadline(std::chrono::milliseconds waitLimit) const;
+  /// Sleeps until `wake`, in short steps when a token may cancel the wait.
+  void sleepUntilOrCancel(Clock::TimePoint wake,
+                          const std::optional<CancellationToken>& token) const;
+  /// The deadline of the call options, for messages.
+  std::optional<std::chrono::milliseconds> callDeadline() const {
+    return settings_.callOptions.deadline;
+  }
   const std::string& baseUrl() const noexcept { return settings_.baseUrl; }
   const Redactor& redactor() const noexcept { return redact_; }
 
@@ -112,8 +137,8 @@ class ServiceClient {
   HttpResponse sendExternal(HttpRequest request) const;
 
  private:
-  std::chrono::milliseconds retryDelay(int retryIndex,
-                                       std::optional<std::chrono::milliseconds> serverHint) const;
+  void log(LogRecord record) const;
+  void recordRateLimit(const HttpHeaders& headers) const;
 
   ServiceSettings settings_;
   std::shared_ptr<Transport> transport_;
@@ -122,5 +147,9 @@ class ServiceClient {
 
 /// The `User-Agent` of the SDK: `runtools-cpp/<version> (<platform>) <suffix>`.
 std::string defaultUserAgent(const std::string& suffix);
+
+/// The URL with the values of secret-bearing query parameters (`api_key`,
+/// `token`, `state`, `code`, `sig`, ...) replaced by `[REDACTED]`.
+std::string redactUrl(const std::string& url);
 
 }  // namespace runtools::internal

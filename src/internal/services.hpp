@@ -11,6 +11,10 @@ namespace runtools::internal {
 
 struct Services {
   ResolvedConfig config;
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<const Clock> clock;
+  std::shared_ptr<RateLimitState> rateLimits;
+  CallOptions callOptions;
   std::shared_ptr<ServiceClient> api;
   std::shared_ptr<ServiceClient> tools;
   std::shared_ptr<ServiceClient> auth;
@@ -18,8 +22,12 @@ struct Services {
 };
 
 /// Builds the service clients from resolved options and a transport.
+/// Builds the service clients from resolved options and a transport (the
+/// libcurl transport with the configured TLS options when null).
 std::shared_ptr<const Services> makeServices(ResolvedConfig config,
                                              std::shared_ptr<Transport> transport,
-                                             std::shared_ptr<const Clock> clock = nullptr);
+                                             std::shared_ptr<const Clock> clock = nullptr,
+                                             CallOptions callOptions = {},
+                                             std::shared_ptr<RateLimitState> rateLimits = nullptr);
 
 }  // namespace runtools::internal

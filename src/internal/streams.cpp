@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "internal/random.hpp"
 #include "runtools/errors.hpp"
 
 namespace runtools::internal {
@@ -29,17 +30,6 @@ std::string quoted(const std::string& value) {
 }
 
 }  // namespace
-
-std::string randomHex(std::size_t length) {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(length);
-  std::uniform_int_distribution<int> digit(0, 15);
-  for (std::size_t i = 0; i < length; ++i)
-    out += kHex[digit(engine)];
-  return out;
-}
 
 // ------------------------------------------------------------ ContentSource
 

@@ -96,7 +96,4 @@ class StringSink final : public BodySink {
   std::string text_;
 };
 
-/// A random hexadecimal string of `length` characters.
-std::string randomHex(std::size_t length);
-
 }  // namespace runtools::internal

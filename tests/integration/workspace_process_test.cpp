@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "emulator_process.hpp"
+#include "internal/random.hpp"
 #include "internal/streams.hpp"
 #include "runtools/client.hpp"
 #include "runtools/errors.hpp"

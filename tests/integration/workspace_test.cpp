@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "emulator_env.hpp"
+#include "internal/random.hpp"
 #include "internal/streams.hpp"
 #include "runtools/errors.hpp"
 

@@ -31,11 +31,15 @@ TEST_CASE("backoff doubles from the initial delay and is capped") {
   CHECK(backoffDelay(50, policy, 0.3) == milliseconds(8000));
 }
 
-TEST_CASE("jitter varies the delay within its bounds") {
-  RetryPolicy policy;  // jitter 0.2
-  CHECK(backoffDelay(1, policy, 0.0) == milliseconds(800));
-  CHECK(backoffDelay(1, policy, 0.5) == milliseconds(1000));
-  CHECK(backoffDelay(1, policy, 0.999999).count() == Approx(1200).margin(1));
+TEST_CASE("full jitter spreads the delay over (0, cap]; partial jitter over a band") {
+  RetryPolicy policy;  // full jitter
+  CHECK(backoffDelay(1, policy, 0.0) == milliseconds(1000));
+  CHECK(backoffDelay(1, policy, 0.5) == milliseconds(500));
+  CHECK(backoffDelay(1, policy, 0.999).count() == Approx(1).margin(1));
+  policy.jitter = 0.2;
+  CHECK(backoffDelay(1, policy, 0.0) == milliseconds(1000));
+  CHECK(backoffDelay(1, policy, 0.5) == milliseconds(900));
+  CHECK(backoffDelay(1, policy, 0.9999).count() == Approx(800).margin(1));
 }
 
 TEST_CASE("Retry-After in seconds, as an HTTP date, retry-after-ms, X-RateLimit-Reset") {

@@ -175,12 +175,36 @@ TEST_CASE("exec sends the timeout in milliseconds and extends the HTTP timeout")
   CHECK_THROWS_AS(sandbox.exec(""), InvalidArgumentError);
 }
 
-TEST_CASE("exec is never retried: a command must not run twice") {
+TEST_CASE("exec is retried only under one idempotency key, so it cannot run twice") {
   test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueue(HttpResponse{503, {}, ""});
+  fake.transport->enqueueException(std::make_exception_ptr(TimeoutError("answer lost")));
+  fake.transport->enqueueJson(200, test::envelope({{"stdout", "once\n"}, {"exitCode", 0}}));
+  CHECK(sandbox.exec("echo once").stdoutText == "once\n");
+  const auto requests = fake.transport->requests();
+  REQUIRE(requests.size() == 3);
+  const auto key = requests[0].headers.get("Idempotency-Key");
+  REQUIRE(key);
+  CHECK(key->size() == 36);
+  CHECK(requests[1].headers.get("Idempotency-Key") == key);
+  CHECK(requests[2].headers.get("Idempotency-Key") == key);
+
+  // The next call is another logical call: another key.
+  fake.transport->enqueueJson(200, test::envelope({{"stdout", ""}, {"exitCode", 0}}));
+  sandbox.exec("true");
+  CHECK(fake.transport->lastRequest().headers.get("Idempotency-Key") != key);
+}
+
+TEST_CASE("without idempotency keys, exec is sent once") {
+  ClientOptions options;
+  options.retryPolicy.idempotencyKeys = false;
+  test::FakeServices fake(options);
   auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
   fake.transport->enqueue(HttpResponse{503, {}, ""});
   CHECK_THROWS_AS(sandbox.exec("echo once"), ServerError);
   CHECK(fake.transport->requests().size() == 1);
+  CHECK_FALSE(fake.transport->lastRequest().headers.has("Idempotency-Key"));
 }
 
 TEST_CASE("waitForReady polls until running and SSH-ready") {
@@ -336,8 +360,10 @@ TEST_CASE("an exec answer without an exit code is an InvalidResponseError, not s
   CHECK_THROWS_AS(sandbox.exec("true"), InvalidResponseError);
 }
 
-TEST_CASE("exec is not retried after a timeout or a dropped connection") {
-  test::FakeServices fake;
+TEST_CASE("without idempotency keys, exec is not retried after a timeout or a reset") {
+  ClientOptions noKeys;
+  noKeys.retryPolicy.idempotencyKeys = false;
+  test::FakeServices fake(noKeys);
   auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
   fake.transport->enqueueException(std::make_exception_ptr(TimeoutError("slow")));
   CHECK_THROWS_AS(sandbox.exec("echo once"), TimeoutError);
@@ -371,7 +397,9 @@ TEST_CASE("waitForReady accepts braced options and any duration without overflow
     return HttpResponse{200, {}, test::envelope(sandboxJson("sandbox-1", "running", true)).dump()};
   });
   CHECK(sandbox.waitForReady({}).status == "running");
-  CHECK(sandbox.waitForReady({std::chrono::seconds(5)}).status == "running");
+  WaitOptions fiveSeconds;
+  fiveSeconds.timeout = std::chrono::seconds(5);
+  CHECK(sandbox.waitForReady(fiveSeconds).status == "running");
   CHECK(sandbox.waitForReady(std::chrono::hours::max()).status == "running");
   CHECK(sandbox.waitForReady(std::chrono::milliseconds::max()).status == "running");
 
@@ -387,4 +415,31 @@ TEST_CASE("waitForReady accepts braced options and any duration without overflow
   CHECK(sandbox.waitForReady(std::chrono::milliseconds::max(), milliseconds(10)).status ==
         "running");
   CHECK(polls == 5);
+}
+
+TEST_CASE("waitForReady stops at the call's deadline and on cancellation") {
+  test::FakeServices fake;
+  fake.transport->setHandler([](const HttpRequest&) {
+    return HttpResponse{200, {}, test::envelope(sandboxJson("sandbox-1", "creating")).dump()};
+  });
+  CallOptions call;
+  call.deadline = std::chrono::seconds(2);
+  auto services = internal::makeServices(fake.services->config, fake.transport, fake.clock, call);
+  auto sandbox = SandboxClient(services->api).get("sandbox-1");
+  const auto before = fake.clock->now();
+  CHECK_THROWS_WITH(sandbox.waitForReady(std::chrono::minutes(5), milliseconds(500)),
+                    Catch::Contains("call deadline"));
+  CHECK(fake.clock->now() - before <= std::chrono::seconds(2));
+
+  CancellationToken token;
+  WaitOptions options;
+  options.cancellation = token;
+  options.pollInterval = milliseconds(200);
+  int polls = 0;
+  fake.transport->setHandler([&](const HttpRequest&) {
+    if (++polls == 3) token.cancel();
+    return HttpResponse{200, {}, test::envelope(sandboxJson("sandbox-1", "creating")).dump()};
+  });
+  CHECK_THROWS_AS(SandboxClient(fake.api()).get("sandbox-1").waitForReady(options), CancelledError);
+  CHECK(polls == 3);
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake_services.hpp"
+#include "internal/streams.hpp"
 #include "runtools/errors.hpp"
 #include "runtools/version.hpp"
 
@@ -100,10 +101,9 @@ TEST_CASE("a GET is retried on 503 with backoff, without sleeping for real") {
   CHECK(fake.transport->requests().size() == 3);
   const auto sleeps = fake.clock->sleeps();
   REQUIRE(sleeps.size() == 2);
-  CHECK(sleeps[0] >= milliseconds(400));
-  CHECK(sleeps[0] <= milliseconds(600));
-  CHECK(sleeps[1] >= milliseconds(800));
-  CHECK(sleeps[1] <= milliseconds(1200));
+  // Full jitter: somewhere in (0, 500 ms], then in (0, 1000 ms].
+  CHECK(sleeps[0] <= milliseconds(500));
+  CHECK(sleeps[1] <= milliseconds(1000));
 }
 
 TEST_CASE("retries stop after maxRetries and the last error is raised") {
@@ -126,8 +126,10 @@ TEST_CASE("maxRetries = 0 sends once") {
   CHECK(fake.clock->sleeps().empty());
 }
 
-TEST_CASE("a plain POST is not retried on 503 or after the request may have been sent") {
-  test::FakeServices fake;
+TEST_CASE("without idempotency keys a POST is not retried once it may have been sent") {
+  ClientOptions noKeys;
+  noKeys.retryPolicy.idempotencyKeys = false;
+  test::FakeServices fake(noKeys);
   fake.transport->enqueue(status(503));
   CHECK_THROWS_AS(fake.api()->post("/sandboxes", json::object()), ServerError);
   CHECK(fake.transport->requests().size() == 1);
@@ -153,8 +155,10 @@ TEST_CASE("a POST is retried when the connection failed before sending") {
   CHECK(fake.transport->requests().size() == 2);
 }
 
-TEST_CASE("an idempotent action POST is retried; a plain POST is not, even on 429") {
-  test::FakeServices fake;
+TEST_CASE("an idempotent action POST is retried; a POST without a key is not, even on 429") {
+  ClientOptions noKeys;
+  noKeys.retryPolicy.idempotencyKeys = false;
+  test::FakeServices fake(noKeys);
   fake.transport->enqueue(status(503));
   fake.transport->enqueueJson(200, test::envelope({{"status", "pausing"}}));
   internal::ApiRequest pause;
@@ -214,7 +218,9 @@ TEST_CASE("request bodies with invalid UTF-8 are refused before sending") {
 }
 
 TEST_CASE("requests tell the transport whether they may be repeated") {
-  test::FakeServices fake;
+  ClientOptions noKeys;
+  noKeys.retryPolicy.idempotencyKeys = false;
+  test::FakeServices fake(noKeys);
   fake.transport->setHandler([](const HttpRequest&) { return HttpResponse{200, {}, "{}"}; });
   fake.api()->get("/sandboxes");
   CHECK(fake.transport->lastRequest().idempotent);
@@ -226,6 +232,19 @@ TEST_CASE("requests tell the transport whether they may be repeated") {
   pause.idempotent = true;
   fake.api()->call(pause);
   CHECK(fake.transport->lastRequest().idempotent);
+
+  // With idempotency keys a POST may be repeated, but a stream never.
+  test::FakeServices keyed;
+  keyed.transport->setHandler([](const HttpRequest&) { return HttpResponse{200, {}, "{}"}; });
+  keyed.api()->post("/sandboxes/s/exec", json::object());
+  CHECK(keyed.transport->lastRequest().idempotent);
+  internal::ApiRequest stream;
+  stream.method = "POST";
+  stream.path = "/run";
+  stream.bodySink = std::make_shared<internal::StringSink>();
+  keyed.api()->call(stream);
+  CHECK_FALSE(keyed.transport->lastRequest().idempotent);
+  CHECK_FALSE(keyed.transport->lastRequest().headers.has("Idempotency-Key"));
 }
 
 TEST_CASE("a DELETE that finds nothing after a lost answer has succeeded") {
@@ -248,4 +267,114 @@ TEST_CASE("a DELETE that finds nothing after a lost answer has succeeded") {
       std::make_exception_ptr(TransportError(TransportError::Kind::ConnectionFailed, "refused")));
   fake.transport->enqueueJson(404, {{"error", {{"code", "not_found"}, {"message", "gone"}}}});
   CHECK_THROWS_AS(fake.api()->del("/sandboxes/s"), NotFoundError);
+}
+
+TEST_CASE("a POST carries one idempotency key across its retries, or the caller's own") {
+  test::FakeServices fake;
+  fake.transport->enqueue(status(503));
+  fake.transport->enqueueException(
+      std::make_exception_ptr(TransportError(TransportError::Kind::Network, "connection reset")));
+  fake.transport->enqueueJson(201, test::envelope({{"id", "sandbox-1"}}));
+  CHECK(fake.api()->post("/sandboxes", json::object()).status == 201);
+  const auto requests = fake.transport->requests();
+  REQUIRE(requests.size() == 3);
+  const auto key = requests[0].headers.get("Idempotency-Key");
+  REQUIRE(key);
+  CHECK(requests[2].headers.get("Idempotency-Key") == key);
+  CHECK(requests[0].idempotent);
+
+  // GET, PUT and DELETE need none; neither do the naturally idempotent actions.
+  fake.transport->clear();
+  fake.transport->setHandler([](const HttpRequest&) { return HttpResponse{200, {}, "{}"}; });
+  fake.api()->get("/sandboxes");
+  CHECK_FALSE(fake.transport->lastRequest().headers.has("Idempotency-Key"));
+  internal::ApiRequest pause;
+  pause.method = "POST";
+  pause.path = "/sandboxes/s/pause";
+  pause.idempotent = true;
+  fake.api()->call(pause);
+  CHECK_FALSE(fake.transport->lastRequest().headers.has("Idempotency-Key"));
+}
+
+TEST_CASE("the call's deadline bounds retries and says how many attempts were made") {
+  ClientOptions options;
+  options.maxRetries = 10;
+  options.retryPolicy.jitter = 0.0;  // 500, 1000, 2000, 4000 ms...
+  test::FakeServices fake(options);
+  auto services = internal::makeServices(fake.services->config, fake.transport, fake.clock, [] {
+    CallOptions call;
+    call.deadline = milliseconds(2500);
+    return call;
+  }());
+  fake.transport->setHandler([](const HttpRequest&) { return status(503); });
+  try {
+    services->api->get("/sandboxes");
+    FAIL("expected ServerError");
+  } catch (const ServerError& e) {
+    // Attempts at 0, 0.5 and 1.5 s; the next would start at 3.5 s.
+    CHECK(e.attempts() == 3);
+    CHECK(std::string(e.what()).find("3 attempts") != std::string::npos);
+  }
+  // Each attempt's timeout is cut to what is left of the deadline.
+  CHECK(fake.transport->requests().back().timeout <= milliseconds(1000));
+}
+
+TEST_CASE("a cancelled call stops between attempts") {
+  test::FakeServices fake;
+  CancellationToken token;
+  CallOptions call;
+  call.cancellation = token;
+  auto services = internal::makeServices(fake.services->config, fake.transport, fake.clock, call);
+  fake.transport->setHandler([&](const HttpRequest&) {
+    token.cancel();  // the user gives up while the first attempt is under way
+    return status(503);
+  });
+  CHECK_THROWS_AS(services->api->get("/sandboxes"), CancelledError);
+  CHECK(fake.transport->requests().size() == 1);
+}
+
+TEST_CASE("rate-limit figures of the last response are kept") {
+  test::FakeServices fake;
+  fake.transport->enqueue(HttpResponse{200,
+                                       {{"X-RateLimit-Limit", "1000"},
+                                        {"X-RateLimit-Remaining", "998"},
+                                        {"X-RateLimit-Reset", "1800000060"}},
+                                       "{}"});
+  fake.api()->get("/sandboxes");
+  const auto& state = *fake.services->rateLimits;
+  CHECK(state.last.limit == 1000);
+  CHECK(state.last.remaining == 998);
+  REQUIRE(state.last.reset);
+  CHECK(std::chrono::duration_cast<std::chrono::seconds>(state.last.reset->time_since_epoch())
+            .count() == 1800000060);
+}
+
+TEST_CASE("the logger sees each exchange with credentials and secret parameters redacted") {
+  std::vector<LogRecord> records;
+  ClientOptions options;
+  options.apiKey = "rt_test_LoggedLoggedLoggedLoggedLog";
+  options.logLevel = LogLevel::Debug;
+  options.logger = [&](const LogRecord& r) { records.push_back(r); };
+  test::FakeServices fake(options);
+  fake.transport->enqueue(status(503, {{"X-Request-ID", "req_1"}}));
+  fake.transport->enqueueJson(200, test::envelope({}), {{"X-Request-ID", "req_2"}});
+  fake.api()->get("/oauth/start/github", {{"state", "s3cr3t-state"}, {"scopes", "repo"}});
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].level == LogLevel::Warning);
+  CHECK(records[0].status == 503);
+  CHECK(records[0].attempt == 1);
+  CHECK(records[1].level == LogLevel::Info);
+  CHECK(records[1].requestId == "req_2");
+  CHECK(records[1].attempt == 2);
+  for (const auto& r : records) {
+    CHECK(r.url.find("s3cr3t-state") == std::string::npos);
+    CHECK(r.url.find("state=[REDACTED]") != std::string::npos);
+    CHECK(r.url.find("scopes=repo") != std::string::npos);
+    CHECK(r.headers.get("X-API-Key") == "[REDACTED]");
+    for (const auto& [name, value] : r.headers) {
+      CHECK(value.find("LoggedLogged") == std::string::npos);
+    }
+  }
+  CHECK(internal::redactUrl("https://h/p?api_key=k&token=t&x=1") ==
+        "https://h/p?api_key=[REDACTED]&token=[REDACTED]&x=1");
 }

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "fake_services.hpp"
+#include "internal/random.hpp"
 #include "internal/streams.hpp"
 #include "internal/workspace_path.hpp"
 #include "runtools/errors.hpp"
