@@ -35,6 +35,10 @@ const char kUsage[] =
     "  --pause-delay-ms N     pausing -> paused delay (default 200)\n"
     "  --resume-delay-ms N    resuming -> running delay (default 200)\n"
     "  --stream-delay-ms N    delay between streamed agent-run deltas (default 20)\n"
+    "  --device-interval-s N  OAuth device flow poll interval advertised (default 1)\n"
+    "  --device-auto-approve-ms N\n"
+    "                         approve OAuth device attempts N ms after they start\n"
+    "                         (default: only POST /_emu/oauth/approve approves)\n"
     "  --rate-limit-rpm N     requests per minute per credential, 0 = unlimited (default 0)\n"
     "  --verbose              log each request (method, path, status) on stderr\n"
     "  --help                 show this help\n";
@@ -65,7 +69,8 @@ long parseNumber(const std::string& flag, const std::string& text, long min, lon
 bool isValueFlag(const std::string& flag) {
   for (const char* known :
        {"--host", "--port", "--state-dir", "--api-key", "--create-delay-ms", "--pause-delay-ms",
-        "--resume-delay-ms", "--stream-delay-ms", "--rate-limit-rpm"}) {
+        "--resume-delay-ms", "--stream-delay-ms", "--device-interval-s", "--device-auto-approve-ms",
+        "--rate-limit-rpm"}) {
     if (flag == known) return true;
   }
   return false;
@@ -124,6 +129,10 @@ std::optional<rtemu::Config> parseArgs(int argc, char** argv) {
       config.resumeDelay = std::chrono::milliseconds(parseNumber(flag, value, 0, 86'400'000));
     } else if (flag == "--stream-delay-ms") {
       config.streamDelay = std::chrono::milliseconds(parseNumber(flag, value, 0, 60'000));
+    } else if (flag == "--device-interval-s") {
+      config.deviceInterval = std::chrono::seconds(parseNumber(flag, value, 0, 3600));
+    } else if (flag == "--device-auto-approve-ms") {
+      config.deviceAutoApprove = std::chrono::milliseconds(parseNumber(flag, value, 0, 3'600'000));
     } else if (flag == "--rate-limit-rpm") {
       config.rateLimitRpm = static_cast<int>(parseNumber(flag, value, 0, 1'000'000));
     } else {

@@ -12,6 +12,7 @@ shift
 work=$(mktemp -d)
 key="rt_test_$(head -c 512 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)"
 "$emulator" --host 127.0.0.1 --port 0 --state-dir "$work/state" --api-key "$key" \
+  --device-auto-approve-ms 1500 \
   >"$work/stdout" 2>"$work/stderr" &
 emulator_pid=$!
 

@@ -251,8 +251,8 @@ AgentChanges parseAgentBody(const Json& body, bool requireSlug, const SandboxRes
   return changes;
 }
 
-AgentStore::AgentStore(std::optional<std::filesystem::path> stateFile)
-    : stateFile_(std::move(stateFile)) {}
+AgentStore::AgentStore(std::optional<std::filesystem::path> stateFile, const Clock& clock)
+    : stateFile_(std::move(stateFile)), clock_(clock) {}
 
 Json* AgentStore::findLocked(const std::string& orgId, const std::string& ref) {
   for (Json& agent : agents_) {
@@ -270,7 +270,7 @@ Json& AgentStore::requireLocked(const std::string& orgId, const std::string& ref
 AgentStore::Upserted AgentStore::upsert(const Principal& caller, const std::string& slug,
                                         const AgentChanges& changes) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const std::string now = isoTimestamp(nowUnixMillis());
+  const std::string now = isoTimestamp(clock_.nowMs());
   Json* existing = nullptr;
   for (Json& agent : agents_) {
     if (agent["orgId"] == caller.orgId && agent["slug"] == slug) existing = &agent;
@@ -371,7 +371,7 @@ Json AgentStore::update(const std::string& orgId, const std::string& ref,
   applyChanges(merged, changes);
   validateMerged(merged);
   merged["version"] = merged.value("version", 1) + 1;
-  merged["updatedAt"] = isoTimestamp(nowUnixMillis());
+  merged["updatedAt"] = isoTimestamp(clock_.nowMs());
   agent = std::move(merged);
   persistLocked();
   return agent;
@@ -383,7 +383,7 @@ Json AgentStore::setVisibility(const std::string& orgId, const std::string& ref,
   Json& agent = requireLocked(orgId, ref);
   agent["visibility"] = visibility;
   agent["version"] = agent.value("version", 1) + 1;
-  agent["updatedAt"] = isoTimestamp(nowUnixMillis());
+  agent["updatedAt"] = isoTimestamp(clock_.nowMs());
   persistLocked();
   return agent;
 }

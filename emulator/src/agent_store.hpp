@@ -46,7 +46,7 @@ struct AgentSnapshot {
 class AgentStore {
  public:
   // `stateFile`, when set, receives every agent after each change and is loaded by restore().
-  explicit AgentStore(std::optional<std::filesystem::path> stateFile);
+  AgentStore(std::optional<std::filesystem::path> stateFile, const Clock& clock);
 
   void restore();
 
@@ -75,6 +75,7 @@ class AgentStore {
   void persistLocked();
 
   const std::optional<std::filesystem::path> stateFile_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::vector<Json> agents_;  // Agent objects (with orgId)
 };

@@ -43,4 +43,13 @@ inline ApiError notFound(const std::string& message) {
   return ApiError(404, "not_found", message);
 }
 
+// The same error with code bad_request when it is a validation_error: the auth-service
+// families (API keys, SSH keys, OAuth) report malformed input as 400 bad_request.
+inline ApiError asBadRequest(const ApiError& error) {
+  if (error.code() != "validation_error") return error;
+  ApiError out(400, "bad_request", error.what());
+  if (error.field()) out.withDetails(*error.field(), error.reason().value_or(""));
+  return out;
+}
+
 }  // namespace rtemu

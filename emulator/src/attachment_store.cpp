@@ -45,8 +45,8 @@ bool AttachmentUpload::append(const char* data, std::size_t size) {
   return writeAll(fd.get(), data, size);
 }
 
-AttachmentStore::AttachmentStore(fs::path root, bool durable)
-    : root_(std::move(root)), durable_(durable) {}
+AttachmentStore::AttachmentStore(fs::path root, bool durable, const Clock& clock)
+    : root_(std::move(root)), durable_(durable), clock_(clock) {}
 
 fs::path AttachmentStore::dataFile(const std::string& id) const {
   return root_ / (id + ".bin");
@@ -87,7 +87,7 @@ Json AttachmentStore::create(const Principal& caller, const NewAttachment& spec,
   record.contentType = spec.contentType;
   record.agentSlug = spec.agentSlug;
   record.declaredSize = spec.sizeBytes;
-  record.createdAtMs = nowUnixMillis();
+  record.createdAtMs = clock_.nowMs();
   record.expiresAtMs = record.createdAtMs + kUploadUrlLifetimeMs;
   std::lock_guard<std::mutex> lock(mutex_);
   records_.push_back(record);
@@ -107,7 +107,7 @@ AttachmentUpload AttachmentStore::beginUpload(const std::string& id) {
     if (record->ready) {
       throw ApiError(409, "invalid_state_transition", "The attachment is already completed");
     }
-    if (nowUnixMillis() > record->expiresAtMs) {
+    if (clock_.nowMs() > record->expiresAtMs) {
       throw ApiError(403, "forbidden", "The upload URL has expired");
     }
   }

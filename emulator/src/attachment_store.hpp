@@ -16,6 +16,7 @@
 #include "auth.hpp"
 #include "fs_util.hpp"
 #include "json_util.hpp"
+#include "time_util.hpp"
 
 namespace rtemu {
 
@@ -26,7 +27,7 @@ class AttachmentStore {
   static constexpr std::uint64_t kMaxBytes = 104857600;  // 100 MB
   static constexpr std::int64_t kUploadUrlLifetimeMs = 15 * 60 * 1000;
 
-  AttachmentStore(std::filesystem::path root, bool durable);
+  AttachmentStore(std::filesystem::path root, bool durable, const Clock& clock);
   void restore();
 
   struct NewAttachment {
@@ -90,6 +91,7 @@ class AttachmentStore {
 
   const std::filesystem::path root_;
   const bool durable_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::vector<Record> records_;
 };

@@ -1,7 +1,6 @@
 #include "control_routes.hpp"
 
 #include "api_error.hpp"
-#include "time_util.hpp"
 
 namespace rtemu {
 namespace {
@@ -33,30 +32,6 @@ Reply notImplemented(ApiRequest& request) {
       request.method + " " + request.rawPath + " is not implemented by runtools-emulator");
 }
 
-Reply mintKey(KeyStore& keys, ApiRequest& request) {
-  const Json body = parseJsonObjectBody(request.bodyText());
-  const auto org = readString(body, "org");
-  if (org && org->empty()) throw validationError("org", "must not be empty");
-  auto scopes = readStringArray(body, "scopes").value_or(std::vector<std::string>{});
-  for (const std::string& scope : scopes) {
-    if (scope.empty()) throw validationError("scopes", "must not contain empty strings");
-  }
-  std::optional<std::int64_t> expiresAtMs;
-  if (const auto expiresIn = readString(body, "expiresIn")) {
-    const auto duration = parseExpiresIn(*expiresIn);
-    if (!duration) {
-      throw validationError("expiresIn", "must look like 30d, 12h, 90m or 45s");
-    }
-    expiresAtMs = nowUnixMillis() + *duration;
-  }
-  const auto [key, orgId] = keys.mint(org.value_or(""), scopes, expiresAtMs);
-  return okReply(Json{{"key", key},
-                      {"orgId", orgId},
-                      {"scopes", scopes.empty() ? std::vector<std::string>{"*"} : scopes},
-                      {"expiresAt", expiresAtMs ? Json(isoTimestamp(*expiresAtMs)) : Json()}},
-                 201);
-}
-
 }  // namespace
 
 void addControlRoutes(Router& router, const ControlRoutesConfig& config) {
@@ -72,32 +47,25 @@ void addControlRoutes(Router& router, const ControlRoutesConfig& config) {
     return reply;
   });
 
-  router.add("GET", "/v1/templates", Access::kAuthenticated,
+  router.add("GET", "/v1/templates", Access::kTemplates,
              [](ApiRequest&) { return okReply(templates()); });
-  router.add("GET", "/v1/templates/:slug", Access::kAuthenticated, [](ApiRequest& request) {
+  router.add("GET", "/v1/templates/:slug", Access::kTemplates, [](ApiRequest& request) {
     for (const Json& t : templates()) {
       if (t["slug"] == request.param("slug")) return okReply(t);
     }
     throw notFound("Template not found");
   });
-  router.add("POST", "/v1/templates", Access::kAuthenticated, notImplemented);
-  for (const char* surface : {"/v1/workflows/*", "/v1/devices/*", "/v1/aip/*"}) {
-    router.add("*", surface, Access::kAuthenticated, notImplemented);
+  router.add("POST", "/v1/templates", Access::kTemplates, notImplemented);
+  router.add("*", "/v1/workflows/*", Access::kWorkflows, notImplemented);
+  for (const char* surface : {"/v1/devices/*", "/v1/aip/*"}) {
+    router.add("*", surface, Access::kFull, notImplemented);
   }
 
-  KeyStore* keys = config.keys;
-  SandboxStore* store = config.store;
-  router.add("POST", "/_emu/keys", Access::kControl,
-             [keys](ApiRequest& request) { return mintKey(*keys, request); });
-  WorkspaceStore* workspaces = config.workspaces;
-  const std::function<void()> resetAgents = config.resetAgents;
-  router.add("POST", "/_emu/reset", Access::kControl,
-             [store, workspaces, resetAgents](ApiRequest&) {
-               if (resetAgents) resetAgents();
-               store->reset();  // removes the mount symlinks, never their targets
-               if (workspaces) workspaces->reset();
-               return okReply(Json{{"reset", true}});
-             });
+  const std::function<void()> reset = config.reset;
+  router.add("POST", "/_emu/reset", Access::kControl, [reset](ApiRequest&) {
+    if (reset) reset();
+    return okReply(Json{{"reset", true}});
+  });
 }
 
 }  // namespace rtemu

@@ -1,21 +1,17 @@
 // Routes outside the sandbox resource: health/status, templates, the 501 stubs for surfaces
-// this emulator does not implement, and the /_emu/ control plane.
+// this emulator does not implement, and /_emu/reset. (/_emu/keys and /_emu/clock live in
+// identity_routes, /_emu/oauth/* in oauth_routes.)
 #pragma once
 
 #include <functional>
 
-#include "auth.hpp"
 #include "router.hpp"
-#include "sandbox_store.hpp"
-#include "workspace_store.hpp"
 
 namespace rtemu {
 
 struct ControlRoutesConfig {
-  KeyStore* keys = nullptr;
-  SandboxStore* store = nullptr;
-  WorkspaceStore* workspaces = nullptr;
-  std::function<void()> resetAgents;  // forgets agents, runs, threads and attachments
+  // Forgets every resource (organizations, users and /_emu keys stay).
+  std::function<void()> reset;
 };
 
 void addControlRoutes(Router& router, const ControlRoutesConfig& config);

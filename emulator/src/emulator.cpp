@@ -18,15 +18,23 @@
 #include "control_routes.hpp"
 #include "fs_util.hpp"
 #include "http_server.hpp"
+#include "identity_routes.hpp"
 #include "ids.hpp"
 #include "json_util.hpp"
+#include "oauth_routes.hpp"
+#include "oauth_store.hpp"
 #include "proxy_routes.hpp"
 #include "rate_limiter.hpp"
 #include "router.hpp"
 #include "run_engine.hpp"
 #include "sandbox_routes.hpp"
 #include "sandbox_store.hpp"
+#include "secret_store.hpp"
+#include "ssh_key_store.hpp"
 #include "thread_store.hpp"
+#include "time_util.hpp"
+#include "tool_hub.hpp"
+#include "tool_routes.hpp"
 #include "workspace_routes.hpp"
 #include "workspace_store.hpp"
 
@@ -41,6 +49,12 @@ constexpr char kOrgFile[] = "organization.json";
 constexpr char kStateFile[] = "sandboxes.json";
 constexpr char kWorkspacesFile[] = "workspaces.json";
 constexpr char kAgentsFile[] = "agents.json";
+constexpr char kIdentityFile[] = "identity.json";
+constexpr char kSshKeysFile[] = "ssh_keys.json";
+constexpr char kSecretsFile[] = "secrets.json";
+constexpr char kOAuthFile[] = "oauth.json";
+constexpr char kToolsFile[] = "tools.json";
+constexpr char kClockFile[] = "clock.json";
 
 std::string makeTempDir() {
   const char* tmp = std::getenv("TMPDIR");
@@ -76,11 +90,11 @@ std::string formatHost(const std::string& host) {
 }  // namespace
 
 struct Emulator::Impl {
-  explicit Impl(Config c) : config(std::move(c)), limiter(config.rateLimitRpm) {
+  explicit Impl(Config c) : config(std::move(c)), keys(clock), limiter(config.rateLimitRpm, clock) {
     const char* path = std::getenv("PATH");
     pathEnv = path && *path ? path : kDefaultPath;
     apiKey = config.apiKey.empty() ? newApiKey() : config.apiKey;
-    keys.addKey(apiKey, keys.defaultOrgId(), {"*"}, std::nullopt);
+    keys.addStartupKey(apiKey);
   }
 
   Config config;
@@ -89,8 +103,13 @@ struct Emulator::Impl {
   bool ownsStateDir = false;
   std::string pathEnv;
 
+  Clock clock;  // before everything that reads it
   KeyStore keys;
   RateLimiter limiter;
+  std::unique_ptr<SshKeyStore> sshKeys;
+  std::unique_ptr<SecretStore> secrets;
+  std::unique_ptr<OAuthStore> oauth;
+  std::unique_ptr<ToolHub> tools;
   std::unique_ptr<SandboxStore> store;
   std::unique_ptr<WorkspaceStore> workspaces;
   std::unique_ptr<AgentStore> agents;
@@ -103,6 +122,7 @@ struct Emulator::Impl {
   int port = -1;
 
   std::mutex lifecycleMutex;
+  std::mutex clockFileMutex;
   bool started = false;
   bool stopped = false;
 
@@ -118,12 +138,26 @@ struct Emulator::Impl {
         throw std::runtime_error("cannot create state directory " + stateDir);
       }
       keys.setDefaultOrgId(loadOrCreateDefaultOrg(stateDir, keys.defaultOrgId()));
+      const Json saved = readJsonFile(fs::path(stateDir) / kClockFile);
+      if (saved.is_object() && saved.contains("offsetMs") &&
+          saved["offsetMs"].is_number_integer()) {
+        clock.setOffsetMs(saved["offsetMs"].get<std::int64_t>());
+      }
+      keys.restore(fs::path(stateDir) / kIdentityFile);
     }
     for (const char* sub : {"sandboxes", "workspaces", "threads", "attachments"}) {
       std::error_code ec;
       fs::create_directories(fs::path(stateDir) / sub, ec);
       if (ec) throw std::runtime_error("cannot create " + stateDir + "/" + sub);
     }
+  }
+
+  // The clock's offset survives restarts (timestamps never jump back).
+  void persistClock() {
+    if (ownsStateDir || stateDir.empty()) return;
+    std::lock_guard<std::mutex> lock(clockFileMutex);
+    writeFileAtomically(fs::path(stateDir) / kClockFile,
+                        dumpJson(Json{{"offsetMs", clock.offsetMs()}}), true);
   }
 
   void removeOwnedStateDir() {
@@ -160,24 +194,45 @@ void Emulator::start() {
     std::optional<fs::path> workspacesFile;
     std::optional<fs::path> agentsFile;
     std::optional<fs::path> threadsRoot;
+    std::optional<fs::path> sshKeysFile;
+    std::optional<fs::path> secretsFile;
+    std::optional<fs::path> oauthFile;
+    std::optional<fs::path> toolsFile;
     if (!d.ownsStateDir) {
       stateFile = stateRoot / kStateFile;
       workspacesFile = stateRoot / kWorkspacesFile;
       agentsFile = stateRoot / kAgentsFile;
       threadsRoot = stateRoot / "threads";
+      sshKeysFile = stateRoot / kSshKeysFile;
+      secretsFile = stateRoot / kSecretsFile;
+      oauthFile = stateRoot / kOAuthFile;
+      toolsFile = stateRoot / kToolsFile;
     }
-    d.workspaces = std::make_unique<WorkspaceStore>(stateRoot / "workspaces", workspacesFile);
+    const Clock& clock = d.clock;
+    d.workspaces =
+        std::make_unique<WorkspaceStore>(stateRoot / "workspaces", workspacesFile, clock);
     d.workspaces->restore();
     d.store = std::make_unique<SandboxStore>(stateRoot / "sandboxes", delays, stateFile,
-                                             stateRoot / "workspaces");
+                                             stateRoot / "workspaces", clock);
     d.store->restore();
-    d.agents = std::make_unique<AgentStore>(agentsFile);
+    d.agents = std::make_unique<AgentStore>(agentsFile, clock);
     d.agents->restore();
-    d.threads = std::make_unique<ThreadStore>(threadsRoot);
+    d.threads = std::make_unique<ThreadStore>(threadsRoot, clock);
     d.threads->restore();
-    d.attachments = std::make_unique<AttachmentStore>(stateRoot / "attachments", !d.ownsStateDir);
+    d.attachments =
+        std::make_unique<AttachmentStore>(stateRoot / "attachments", !d.ownsStateDir, clock);
     d.attachments->restore();
-    d.runs = std::make_unique<RunManager>();
+    d.runs = std::make_unique<RunManager>(clock);
+    d.sshKeys = std::make_unique<SshKeyStore>(sshKeysFile, clock);
+    d.sshKeys->restore();
+    d.secrets = std::make_unique<SecretStore>(secretsFile, clock);
+    d.secrets->restore();
+    d.oauth = std::make_unique<OAuthStore>(oauthFile, clock);
+    d.oauth->restore();
+    if (d.config.deviceAutoApprove)
+      d.oauth->setDeviceAutoApprove(d.config.deviceAutoApprove->count());
+    d.tools = std::make_unique<ToolHub>(toolsFile, *d.secrets, *d.oauth);
+    d.tools->restore();
 
     Impl* self = &d;
     SandboxRoutesConfig sandboxConfig;
@@ -203,12 +258,31 @@ void Emulator::start() {
     agentConfig.baseUrl = sandboxConfig.baseUrl;
     addAgentRoutes(d.router, agentConfig);
     addWorkspaceRoutes(d.router, WorkspaceRoutesConfig{workspaces, d.store.get()});
-    ControlRoutesConfig controlConfig{&d.keys, d.store.get(), workspaces, nullptr};
-    controlConfig.resetAgents = [self] {
+    IdentityRoutesConfig identityConfig;
+    identityConfig.keys = &d.keys;
+    identityConfig.sshKeys = d.sshKeys.get();
+    identityConfig.clock = &d.clock;
+    identityConfig.clockAdvanced = [self] { self->persistClock(); };
+    addIdentityRoutes(d.router, identityConfig);
+    OAuthRoutesConfig oauthConfig;
+    oauthConfig.store = d.oauth.get();
+    oauthConfig.baseUrl = sandboxConfig.baseUrl;
+    oauthConfig.deviceInterval = d.config.deviceInterval;
+    addOAuthRoutes(d.router, oauthConfig);
+    addToolRoutes(d.router, ToolRoutesConfig{d.tools.get(), d.secrets.get()});
+    ControlRoutesConfig controlConfig;
+    controlConfig.reset = [self] {
       self->runs->reset();
       self->agents->reset();
       self->threads->reset();
       self->attachments->reset();
+      self->store->reset();  // removes the mount symlinks, never their targets
+      self->workspaces->reset();
+      self->keys.reset();  // keys made through /v1/api-keys
+      self->sshKeys->reset();
+      self->secrets->reset();
+      self->oauth->reset();
+      self->tools->reset();
     };
     addControlRoutes(d.router, controlConfig);
     addProxyRoutes(d.router, d.store.get());
@@ -257,7 +331,21 @@ const std::string& Emulator::stateDir() const {
 }
 
 std::string Emulator::mintKey(const std::string& org, const std::vector<std::string>& scopes) {
-  return impl_->keys.mint(org, scopes, std::nullopt).first;
+  return impl_->keys.mint(org, "", std::nullopt, scopes, std::nullopt).key;
+}
+
+std::string Emulator::mintKeyFor(const std::string& org, const std::string& user,
+                                 const std::string& role, const std::vector<std::string>& scopes) {
+  return impl_->keys
+      .mint(org, user, role.empty() ? std::nullopt : std::optional<std::string>(role), scopes,
+            std::nullopt)
+      .key;
+}
+
+void Emulator::advanceClock(std::chrono::milliseconds by) {
+  if (by.count() <= 0) return;
+  impl_->clock.advance(by.count());
+  impl_->persistClock();
 }
 
 std::string Emulator::defaultOrgId() const {

@@ -70,6 +70,61 @@ std::optional<std::string> base64UrlDecode(std::string_view text) {
   return out;
 }
 
+std::string base64Encode(std::string_view bytes, bool pad) {
+  std::string out = base64UrlEncode(bytes);
+  for (char& c : out) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  if (pad) {
+    while (out.size() % 4 != 0)
+      out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64Decode(std::string_view text) {
+  std::size_t padding = 0;
+  while (!text.empty() && text.back() == '=') {
+    text.remove_suffix(1);
+    ++padding;
+  }
+  if (padding > 2 || text.size() % 4 == 1) return std::nullopt;
+  if (padding > 0 && (text.size() + padding) % 4 != 0) return std::nullopt;
+  std::string urlSafe(text);
+  for (char& c : urlSafe) {
+    if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  // Leftover bits of the last character must be zero (one canonical encoding per input).
+  if (!urlSafe.empty()) {
+    const int last = b64Value(urlSafe.back());
+    if (last < 0) return std::nullopt;
+    if (urlSafe.size() % 4 == 2 && (last & 0x0F) != 0) return std::nullopt;
+    if (urlSafe.size() % 4 == 3 && (last & 0x03) != 0) return std::nullopt;
+  }
+  return base64UrlDecode(urlSafe);
+}
+
+std::string percentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0F]);
+    }
+  }
+  return out;
+}
+
 std::string percentDecode(std::string_view text, bool plusIsSpace) {
   std::string out;
   out.reserve(text.size());

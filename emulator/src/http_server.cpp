@@ -129,6 +129,24 @@ void requireAccess(Access access, const Principal& principal) {
     case Access::kAgentRun:
       scope = "agent:run";
       break;
+    case Access::kTools:
+      scope = "tool:*";
+      break;
+    case Access::kSshKeys:
+      scope = "ssh-key:*";
+      break;
+    case Access::kOrgRead:
+      scope = "org:read";
+      break;
+    case Access::kTemplates:
+      scope = "template:*";
+      break;
+    case Access::kWorkflows:
+      scope = "workflow:*";
+      break;
+    case Access::kFull:
+      scope = "*";
+      break;
   }
   if (!scopesAllow(principal.scopes, scope)) {
     throw ApiError(403, "forbidden", std::string("The API key lacks the '") + scope + "' scope");
@@ -281,8 +299,7 @@ class RequestBody : public BodyStream {
   bool complete_ = true;
 };
 
-HttpFrontend::HttpFrontend(const Router& router, const KeyStore& keys, RateLimiter& limiter,
-                           bool quiet)
+HttpFrontend::HttpFrontend(const Router& router, KeyStore& keys, RateLimiter& limiter, bool quiet)
     : router_(router), keys_(keys), limiter_(limiter) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   server_.set_keep_alive_max_count(kKeepAliveMaxCount);
@@ -595,6 +612,10 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
     out = reply.data;
   } else {
     out = Json{{"data", reply.data}, {"meta", {{"requestId", requestId}}}};
+    if (reply.extras.is_object()) {
+      for (const auto& [name, value] : reply.extras.items())
+        out[name] = value;
+    }
     if (reply.page) {
       const Json cursor = reply.page->nextCursor ? Json(*reply.page->nextCursor) : Json(nullptr);
       out["meta"]["hasMore"] = reply.page->hasMore;

@@ -19,7 +19,7 @@ class RequestBody;  // a request body read through httplib's ContentReader
 
 class HttpFrontend {
  public:
-  HttpFrontend(const Router& router, const KeyStore& keys, RateLimiter& limiter, bool quiet);
+  HttpFrontend(const Router& router, KeyStore& keys, RateLimiter& limiter, bool quiet);
   ~HttpFrontend();
   HttpFrontend(const HttpFrontend&) = delete;
   HttpFrontend& operator=(const HttpFrontend&) = delete;
@@ -39,7 +39,7 @@ class HttpFrontend {
   static void readBufferedBody(RequestBody& body, std::string& out);
 
   const Router& router_;
-  const KeyStore& keys_;
+  KeyStore& keys_;
   RateLimiter& limiter_;
   httplib::Server server_;
   std::thread thread_;

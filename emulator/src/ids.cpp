@@ -78,6 +78,23 @@ std::string randomLowerAlnum(std::size_t n) {
   return out;
 }
 
+std::string randomFrom(const std::string& alphabet, std::size_t n) {
+  const unsigned size = static_cast<unsigned>(alphabet.size());
+  const unsigned limit = 256 - (256 % size);  // rejection bound for a uniform draw
+  std::string out;
+  out.reserve(n);
+  unsigned char buf[64];
+  while (out.size() < n) {
+    fillRandom(buf, sizeof(buf));
+    for (unsigned char b : buf) {
+      if (b >= limit) continue;
+      out.push_back(alphabet[b % size]);
+      if (out.size() == n) break;
+    }
+  }
+  return out;
+}
+
 std::string randomUuid() {
   unsigned char b[16];
   fillRandom(b, sizeof(b));
@@ -105,6 +122,9 @@ std::string newActivityId() {
 }
 std::string newApiKey() {
   return "rt_test_" + randomAlnum(32);
+}
+std::string newWorkosOrgId() {
+  return "org_01H" + randomFrom("0123456789ABCDEFGHJKMNPQRSTVWXYZ", 23);
 }
 std::string newAgentId() {
   return "agt_" + randomLowerAlnum(20);

@@ -1,5 +1,6 @@
 #include "json_util.hpp"
 
+#include <fstream>
 #include <limits>
 
 #include "api_error.hpp"
@@ -31,6 +32,13 @@ Json parseJsonObjectBody(const std::string& body) {
         .withDetails("body", "must be a JSON object");
   }
   return parsed;
+}
+
+Json readJsonFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Json();
+  Json parsed = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? Json() : parsed;
 }
 
 std::optional<std::string> readString(const Json& obj, const char* field) {

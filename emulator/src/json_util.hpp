@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,9 @@ std::string dumpJson(const Json& value);
 // Parses a request body that must be a JSON object. An empty (or all-whitespace) body is
 // treated as {}. Anything else that is not an object -> 400 validation_error.
 Json parseJsonObjectBody(const std::string& body);
+
+// The JSON document in `file`; null when the file is missing or does not parse.
+Json readJsonFile(const std::filesystem::path& file);
 
 std::optional<std::string> readString(const Json& obj, const char* field);
 std::optional<bool> readBool(const Json& obj, const char* field);

@@ -14,7 +14,7 @@
 namespace rtemu {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // After the shell exits, background processes may keep the pipes open; stop reading once
@@ -173,8 +173,8 @@ CommandResult pump(const CommandSpec& spec, const std::function<bool(pid_t)>& on
   makePipe(out);
   makePipe(err);
 
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point deadline = start + spec.timeout;
+  const SteadyClock::time_point start = SteadyClock::now();
+  const SteadyClock::time_point deadline = start + spec.timeout;
   const pid_t pid = spawnShell(spec, out.write.get(), err.write.get());
   out.write.reset();
   err.write.reset();
@@ -190,8 +190,8 @@ CommandResult pump(const CommandSpec& spec, const std::function<bool(pid_t)>& on
   bool exited = false;
   bool statusKnown = true;
   int status = 0;
-  Clock::time_point lastActivity = start;
-  Clock::time_point lastTick = start;
+  SteadyClock::time_point lastActivity = start;
+  SteadyClock::time_point lastTick = start;
   std::vector<char> buf(65536);
   const auto killAndReap = [&] {
     result.aborted = true;
@@ -212,11 +212,11 @@ CommandResult pump(const CommandSpec& spec, const std::function<bool(pid_t)>& on
       if (r == pid || (r < 0 && errno == ECHILD)) {
         exited = true;
         statusKnown = r == pid;  // ECHILD: the host application reaps children itself
-        lastActivity = Clock::now();
+        lastActivity = SteadyClock::now();
       }
     }
     const bool anyOpen = pipes[0].open() || pipes[1].open();
-    const Clock::time_point now = Clock::now();
+    const SteadyClock::time_point now = SteadyClock::now();
     if (exited &&
         (!anyOpen || now - lastActivity >= kSilenceAfterExit || now >= deadline + kDrainGrace)) {
       break;
@@ -257,7 +257,7 @@ CommandResult pump(const CommandSpec& spec, const std::function<bool(pid_t)>& on
       if (fds[i].revents == 0) continue;
       const std::size_t n = owners[i]->read(buf.data(), buf.size());
       if (n == 0) continue;
-      if (exited) lastActivity = Clock::now();
+      if (exited) lastActivity = SteadyClock::now();
       if (!sink(owners[i]->stream, buf.data(), n)) stop = true;
     }
     if (stop) {
@@ -266,7 +266,7 @@ CommandResult pump(const CommandSpec& spec, const std::function<bool(pid_t)>& on
     }
   }
 
-  const auto end = Clock::now();
+  const auto end = SteadyClock::now();
   result.durationMs = std::chrono::duration_cast<milliseconds>(end - start).count();
   if (result.timedOut) {
     result.exitCode = 124;

@@ -10,7 +10,7 @@ constexpr int kNominalLimit = 1000;
 constexpr std::size_t kPruneThreshold = 4096;
 }  // namespace
 
-RateLimiter::RateLimiter(int rpm) : rpm_(rpm) {}
+RateLimiter::RateLimiter(int rpm, const Clock& clock) : rpm_(rpm), clock_(clock) {}
 
 RateDecision RateLimiter::decide(const Window& window, std::int64_t nowSeconds,
                                  bool counted) const {
@@ -32,7 +32,7 @@ void RateLimiter::pruneLocked(std::int64_t minute) {
 }
 
 RateDecision RateLimiter::consume(const std::string& bucket) {
-  const std::int64_t nowSeconds = nowUnixMillis() / 1000;
+  const std::int64_t nowSeconds = clock_.nowMs() / 1000;
   const std::int64_t minute = nowSeconds / 60;
   std::lock_guard<std::mutex> lock(mutex_);
   pruneLocked(minute);
@@ -43,7 +43,7 @@ RateDecision RateLimiter::consume(const std::string& bucket) {
 }
 
 RateDecision RateLimiter::peek(const std::string& bucket) {
-  const std::int64_t nowSeconds = nowUnixMillis() / 1000;
+  const std::int64_t nowSeconds = clock_.nowMs() / 1000;
   const std::int64_t minute = nowSeconds / 60;
   std::lock_guard<std::mutex> lock(mutex_);
   Window window{minute, 0};

@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "time_util.hpp"
+
 namespace rtemu {
 
 struct RateDecision {
@@ -20,7 +22,7 @@ struct RateDecision {
 class RateLimiter {
  public:
   // rpm <= 0: never refuse; the headers then report a nominal limit of 1000.
-  explicit RateLimiter(int rpm);
+  RateLimiter(int rpm, const Clock& clock);
 
   // Counts one request for `bucket` (a credential or a client address) and decides.
   RateDecision consume(const std::string& bucket);
@@ -36,6 +38,7 @@ class RateLimiter {
   void pruneLocked(std::int64_t minute);
 
   const int rpm_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::unordered_map<std::string, Window> windows_;
 };

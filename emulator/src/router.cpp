@@ -1,6 +1,7 @@
 #include "router.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "api_error.hpp"
 
@@ -11,6 +12,25 @@ std::optional<std::string> ApiRequest::queryValue(const std::string& key) const 
     if (k == key) return v;
   }
   return std::nullopt;
+}
+
+bool ApiRequest::queryFlag(const std::string& key) const {
+  const auto value = queryValue(key);
+  if (!value || value->empty() || *value == "false" || *value == "0") return false;
+  if (*value == "true" || *value == "1") return true;
+  throw validationError(key, "must be true or false");
+}
+
+std::string ApiRequest::header(const std::string& name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return v;
+    }
+  }
+  return std::string();
 }
 
 std::vector<std::string> ApiRequest::queryValues(const std::string& key) const {
@@ -30,6 +50,16 @@ const std::string& ApiRequest::param(const std::string& name) const {
 const std::string& ApiRequest::bodyText() const {
   static const std::string kEmpty;
   return body ? *body : kEmpty;
+}
+
+Handler withBadRequestErrors(Handler handler) {
+  return [handler = std::move(handler)](ApiRequest& request) {
+    try {
+      return handler(request);
+    } catch (const ApiError& error) {
+      throw asBadRequest(error);
+    }
+  };
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Access access,

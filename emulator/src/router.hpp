@@ -30,6 +30,12 @@ enum class Access {
   kAgentRead,      // agent:read (agents, runs, threads: GETs)
   kAgentWrite,     // agent:write (agent mutations)
   kAgentRun,       // agent:run (runs, thread mutations, attachments)
+  kTools,          // tool:* (the Tool Hub)
+  kSshKeys,        // ssh-key:* (SSH keys)
+  kOrgRead,        // org:read (identity, organization, API key reads)
+  kTemplates,      // template:* (templates)
+  kWorkflows,      // workflow:* (workflows; 501)
+  kFull,           // "*" only: everything no narrower scope covers
   kControl,        // any valid key of the default organization (/_emu/)
 };
 
@@ -77,7 +83,12 @@ struct ApiRequest {
   bool closeConnection = false;
 
   std::optional<std::string> queryValue(const std::string& key) const;  // first occurrence
-  std::vector<std::string> queryValues(const std::string& key) const;   // all occurrences
+  // A boolean query flag: absent/empty/"false"/"0" -> false, "true"/"1" -> true, anything
+  // else -> 400 validation_error.
+  bool queryFlag(const std::string& key) const;
+  // First header named `name` (case-insensitive); empty when absent.
+  std::string header(const std::string& name) const;
+  std::vector<std::string> queryValues(const std::string& key) const;  // all occurrences
   const std::string& param(const std::string& name) const;
   const std::string& bodyText() const;
 };
@@ -128,6 +139,7 @@ struct Reply {
   Json data;
   std::optional<Pagination> page;  // list endpoints: emitted in meta AND at top level
   bool bare = false;               // body is `data` itself (no envelope), e.g. /health
+  Json extras;  // an object: extra top-level envelope fields (e.g. "message"), or null
   std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
   std::optional<RawBody> raw;                                // when set, sent instead of any JSON
   std::optional<FileBody> file;      // when set, streamed instead of any JSON
@@ -142,7 +154,18 @@ inline Reply okReply(Json data, int status = 200) {
   return reply;
 }
 
+// A 307 redirect to `location`, with `data` in the usual envelope.
+inline Reply redirectReply(const std::string& location, Json data = Json::object()) {
+  Reply reply = okReply(std::move(data), 307);
+  reply.headers.emplace_back("Location", location);
+  return reply;
+}
+
 using Handler = std::function<Reply(ApiRequest&)>;
+
+// `handler`, with its 400 validation_error answers turned into 400 bad_request (see
+// asBadRequest in api_error.hpp).
+Handler withBadRequestErrors(Handler handler);
 
 // How the HTTP layer hands a request body to a route.
 enum class BodyMode {

@@ -10,7 +10,7 @@
 namespace rtemu {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kPingInterval{15};
 // While waiting between deltas, the connection is checked at least this often.
@@ -99,7 +99,7 @@ Json nullable(const std::optional<std::string>& value) {
 std::shared_ptr<Run> RunManager::create(Run run) {
   auto out = std::make_shared<Run>(std::move(run));
   out->id = newRunId();
-  out->createdAtMs = nowUnixMillis();
+  out->createdAtMs = clock_.nowMs();
   std::lock_guard<std::mutex> lock(mutex_);
   if (shuttingDown_) out->stopRequested = true;
   runs_.push_back(out);
@@ -164,7 +164,7 @@ Json RunManager::cancel(const std::string& orgId, const std::string& id) {
     }
     run->status = "cancelled";
     run->error = cancelledError();
-    run->completedAtMs = nowUnixMillis();
+    run->completedAtMs = clock_.nowMs();
     run->stopRequested = true;
     changed_.notify_all();
     return Json{{"id", run->id}, {"status", run->status}};
@@ -186,7 +186,7 @@ bool RunManager::finish(Run& run, const std::string& status, Json result, Json u
   run.usage = std::move(usage);
   run.iterations = iterations;
   run.error = std::move(error);
-  run.completedAtMs = nowUnixMillis();
+  run.completedAtMs = clock_.nowMs();
   return true;
 }
 
@@ -253,7 +253,7 @@ class RunEngine::SseEmitter : public RunEngine::Emitter {
       gone_ = true;
       return false;
     }
-    lastWrite_ = Clock::now();
+    lastWrite_ = SteadyClock::now();
     return true;
   }
 
@@ -266,11 +266,11 @@ class RunEngine::SseEmitter : public RunEngine::Emitter {
   }
 
   bool pause() override {
-    const Clock::time_point deadline = Clock::now() + delay_;
+    const SteadyClock::time_point deadline = SteadyClock::now() + delay_;
     while (true) {
       if (!tick()) return false;
       const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
       if (left.count() <= 0) return true;
       if (!runs_.pause(run_, std::min(left, kWatchInterval))) return false;
     }
@@ -282,7 +282,7 @@ class RunEngine::SseEmitter : public RunEngine::Emitter {
       gone_ = true;
       return false;
     }
-    if (Clock::now() - lastWrite_ >= kPingInterval) return write(sseComment("ping"));
+    if (SteadyClock::now() - lastWrite_ >= kPingInterval) return write(sseComment("ping"));
     return true;
   }
 
@@ -295,7 +295,7 @@ class RunEngine::SseEmitter : public RunEngine::Emitter {
   const std::chrono::milliseconds delay_;
   std::int64_t sequence_ = 0;
   bool gone_ = false;
-  Clock::time_point lastWrite_ = Clock::now();
+  SteadyClock::time_point lastWrite_ = SteadyClock::now();
 };
 
 // ---- RunEngine ---------------------------------------------------------------------------------

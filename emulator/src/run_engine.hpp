@@ -54,6 +54,8 @@ struct Run {
 
 class RunManager {
  public:
+  explicit RunManager(const Clock& clock) : clock_(clock) {}
+
   // Registers a new running run (id and createdAt are filled in).
   std::shared_ptr<Run> create(Run run);
   // GET /v1/run/{id}: 404 when unknown or another organization's.
@@ -80,6 +82,7 @@ class RunManager {
  private:
   Json toJsonLocked(const Run& run) const;
 
+  const Clock& clock_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool shuttingDown_ = false;

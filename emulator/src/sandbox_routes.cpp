@@ -218,16 +218,16 @@ Reply execStream(const SandboxRoutesConfig& config, ApiRequest& request) {
   StreamBody body;
   body.contentType = "text/event-stream";
   body.produce = [config, caller, target, options](StreamSink& sink) {
-    using Clock = std::chrono::steady_clock;
+    using SteadyClock = std::chrono::steady_clock;
     Utf8Stream utf8[2];
     bool gone = false;
-    Clock::time_point lastWrite = Clock::now();
+    SteadyClock::time_point lastWrite = SteadyClock::now();
     const auto send = [&](const std::string& frame) {
       if (gone || !sink.write(frame)) {
         gone = true;
         return false;
       }
-      lastWrite = Clock::now();
+      lastWrite = SteadyClock::now();
       return true;
     };
     const auto output = [&](int stream, const std::string& text) {
@@ -243,7 +243,7 @@ Reply execStream(const SandboxRoutesConfig& config, ApiRequest& request) {
         gone = true;
         return false;
       }
-      if (Clock::now() - lastWrite >= kPingInterval) return send(sseComment("ping"));
+      if (SteadyClock::now() - lastWrite >= kPingInterval) return send(sseComment("ping"));
       return true;
     };
     CommandResult result;

@@ -73,11 +73,12 @@ struct SandboxStore::Record {
 };
 
 SandboxStore::SandboxStore(fs::path root, LifecycleDelays delays, std::optional<fs::path> stateFile,
-                           fs::path workspacesRoot)
+                           fs::path workspacesRoot, const Clock& clock)
     : root_(std::move(root)),
       workspacesRoot_(std::move(workspacesRoot)),
       delays_(delays),
-      stateFile_(std::move(stateFile)) {}
+      stateFile_(std::move(stateFile)),
+      clock_(clock) {}
 
 bool SandboxStore::realizeMounts(const std::string& id, const Json& mounts) const {
   static const std::string kPrefix = "/workspace";
@@ -149,7 +150,7 @@ SandboxStore::Record& SandboxStore::requireLocked(const std::string& orgId,
                                                   const std::string& ref) {
   Record* record = findLocked(orgId, ref);
   if (!record) throw notFound("Sandbox not found");
-  settleLocked(*record, nowUnixMillis());
+  settleLocked(*record, clock_.nowMs());
   return *record;
 }
 
@@ -200,7 +201,7 @@ void SandboxStore::addActivityLocked(Record& record, const std::string& actorUse
                                      const std::string& eventType, const std::string& title,
                                      const std::string& summary, const std::string& status,
                                      Json attributes) {
-  const std::string at = isoTimestamp(nowUnixMillis());
+  const std::string at = isoTimestamp(clock_.nowMs());
   record.activity.push_back(Json{
       {"id", newActivityId()},
       {"orgId", record.orgId},
@@ -270,7 +271,7 @@ Json SandboxStore::create(const Principal& caller, SandboxSpec spec) {
     throw ApiError(409, "already_exists", "A sandbox named '" + *record->name + "' already exists")
         .withDetails("name", "already exists");
   }
-  const std::int64_t now = nowUnixMillis();
+  const std::int64_t now = clock_.nowMs();
   record->seq = nextSeq_++;
   record->status = "creating";
   record->pendingStatus = hasTag(record->tags, "emu:fail-create") ? "failed" : "running";
@@ -289,7 +290,7 @@ Json SandboxStore::create(const Principal& caller, SandboxSpec spec) {
 
 Json SandboxStore::list(const std::string& orgId, const SandboxFilter& filter) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const std::int64_t now = nowUnixMillis();
+  const std::int64_t now = clock_.nowMs();
   Json items = Json::array();
   for (const auto& record : records_) {
     if (record->orgId != orgId) continue;
@@ -331,7 +332,7 @@ Json SandboxStore::update(const Principal& caller, const std::string& ref,
     record.projectId = *patch.projectId;
     changed.push_back("projectId");
   }
-  record.updatedAtMs = nowUnixMillis();
+  record.updatedAtMs = clock_.nowMs();
   addActivityLocked(record, caller.userId, "sandbox.updated", "Sandbox updated",
                     "Sandbox " + record.id + " updated", "completed", Json{{"fields", changed}});
   persistLocked();
@@ -350,7 +351,7 @@ Json SandboxStore::destroy(const Principal& caller, const std::string& ref) {
     record.pendingStatus.clear();
     record.sshReady = false;
     record.vncReady = false;
-    record.updatedAtMs = nowUnixMillis();
+    record.updatedAtMs = clock_.nowMs();
     addActivityLocked(record, caller.userId, "sandbox.destroyed", "Sandbox destroyed",
                       "Sandbox " + record.id + " destroyed", "completed", Json::object());
     persistLocked();
@@ -363,7 +364,7 @@ Json SandboxStore::pause(const Principal& caller, const std::string& ref) {
   std::lock_guard<std::mutex> lock(mutex_);
   Record& record = requireLocked(caller.orgId, ref);
   if (record.status == "running") {
-    const std::int64_t now = nowUnixMillis();
+    const std::int64_t now = clock_.nowMs();
     record.status = "pausing";
     record.pendingStatus = "paused";
     record.settleAtMs = now + delayFor(record, delays_.pause).count();
@@ -385,7 +386,7 @@ Json SandboxStore::resume(const Principal& caller, const std::string& ref) {
   std::lock_guard<std::mutex> lock(mutex_);
   Record& record = requireLocked(caller.orgId, ref);
   if (record.status == "paused") {
-    const std::int64_t now = nowUnixMillis();
+    const std::int64_t now = clock_.nowMs();
     record.status = "resuming";
     record.pendingStatus = "running";
     record.settleAtMs = now + delayFor(record, delays_.resume).count();
@@ -425,7 +426,7 @@ std::optional<std::string> SandboxStore::statusById(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = byId_.find(id);
   if (it == byId_.end() || it->second->destroyed()) return std::nullopt;
-  settleLocked(*it->second, nowUnixMillis());
+  settleLocked(*it->second, clock_.nowMs());
   return it->second->status;
 }
 
@@ -450,7 +451,7 @@ bool SandboxStore::attachProcessGroup(const std::string& sandboxId, pid_t pgid) 
     g = processGroupExists(*g) ? std::next(g) : record.processGroups.erase(g);
   }
   record.processGroups.insert(pgid);
-  settleLocked(record, nowUnixMillis());
+  settleLocked(record, clock_.nowMs());
   if (record.status == "pausing" || record.status == "paused") {
     signalProcessGroup(pgid, SIGSTOP);
   }
@@ -479,7 +480,7 @@ void SandboxStore::recordExec(const Principal& caller, const std::string& sandbo
 std::vector<WorkspaceMount> SandboxStore::mountsOf(const std::string& orgId,
                                                    const std::string& workspaceId) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const std::int64_t now = nowUnixMillis();
+  const std::int64_t now = clock_.nowMs();
   std::vector<WorkspaceMount> out;
   for (const auto& record : records_) {
     if (record->orgId != orgId || record->destroyed()) continue;

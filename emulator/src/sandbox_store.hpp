@@ -85,8 +85,8 @@ class SandboxStore {
   // every change and is loaded by restore(). A mount of workspace W at /workspace/P is a
   // symlink "<root>/<id>/workspace/P" -> "<workspacesRoot>/W/files" (absolute paths).
   SandboxStore(std::filesystem::path root, LifecycleDelays delays,
-               std::optional<std::filesystem::path> stateFile,
-               std::filesystem::path workspacesRoot);
+               std::optional<std::filesystem::path> stateFile, std::filesystem::path workspacesRoot,
+               const Clock& clock);
   ~SandboxStore();
   SandboxStore(const SandboxStore&) = delete;
   SandboxStore& operator=(const SandboxStore&) = delete;
@@ -145,6 +145,7 @@ class SandboxStore {
   const std::filesystem::path workspacesRoot_;
   const LifecycleDelays delays_;
   const std::optional<std::filesystem::path> stateFile_;
+  const Clock& clock_;
 
   std::mutex mutex_;
   bool shuttingDown_ = false;

@@ -74,7 +74,8 @@ std::string ThreadStore::cutCharacters(const std::string& text, std::size_t max)
   return text;
 }
 
-ThreadStore::ThreadStore(std::optional<fs::path> root) : root_(std::move(root)) {}
+ThreadStore::ThreadStore(std::optional<fs::path> root, const Clock& clock)
+    : root_(std::move(root)), clock_(clock) {}
 
 ThreadStore::~ThreadStore() = default;
 
@@ -141,7 +142,7 @@ void ThreadStore::touchLocked(Record& record, std::int64_t nowMs) {
 
 void ThreadStore::appendLocked(Record& record, const std::string& rolloutId,
                                const std::string& runId, const std::string& type, Json payload) {
-  const std::int64_t now = nowUnixMillis();
+  const std::int64_t now = clock_.nowMs();
   Json event{{"sequence", record.nextSequence++},
              {"rolloutId", rolloutId},
              {"threadId", record.id},
@@ -171,7 +172,7 @@ ThreadRef ThreadStore::create(const Principal& caller, const std::string& agentI
   record->agentSlug = agentSlug;
   record->title = cutCharacters(title, kTitleCharacters);
   record->executionMode = executionMode;
-  record->createdAtMs = nowUnixMillis();
+  record->createdAtMs = clock_.nowMs();
   record->updatedAtMs = record->createdAtMs;
   record->rollouts.push_back(Record::Rollout{newRolloutId(), record->createdAtMs, std::nullopt});
 
@@ -286,7 +287,7 @@ Json ThreadStore::patch(const std::string& orgId, const std::string& id,
   Record& record = requireLocked(orgId, id);
   if (title) record.title = *title;
   if (archived) record.archived = *archived;
-  touchLocked(record, nowUnixMillis());
+  touchLocked(record, clock_.nowMs());
   saveMetaLocked(record);
   return toJsonLocked(record);
 }
@@ -317,7 +318,7 @@ Json ThreadStore::compact(const std::string& orgId, const std::string& id) {
       });
   const std::string next = newRolloutId();
   appendLocked(record, previous, "", "compaction_started", Json{{"nextRolloutId", next}});
-  const std::int64_t now = nowUnixMillis();
+  const std::int64_t now = clock_.nowMs();
   record.rollouts.back().completedAtMs = now;
   record.rollouts.push_back(Record::Rollout{next, now, std::nullopt});
   appendLocked(record, next, "", "compaction_completed",

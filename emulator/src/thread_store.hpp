@@ -27,7 +27,7 @@ struct ThreadRef {
 
 class ThreadStore {
  public:
-  explicit ThreadStore(std::optional<std::filesystem::path> root);
+  ThreadStore(std::optional<std::filesystem::path> root, const Clock& clock);
   ~ThreadStore();
   ThreadStore(const ThreadStore&) = delete;
   ThreadStore& operator=(const ThreadStore&) = delete;
@@ -82,6 +82,7 @@ class ThreadStore {
   std::unique_ptr<Record> load(const std::filesystem::path& dir);
 
   const std::optional<std::filesystem::path> root_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::uint64_t nextTouch_ = 0;
   std::vector<std::unique_ptr<Record>> records_;

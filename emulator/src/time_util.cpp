@@ -6,7 +6,7 @@
 
 namespace rtemu {
 
-std::int64_t nowUnixMillis() {
+std::int64_t systemUnixMillis() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }

@@ -37,8 +37,8 @@ struct WorkspaceStore::Record {
   WorkspaceRecord data;
 };
 
-WorkspaceStore::WorkspaceStore(fs::path root, std::optional<fs::path> stateFile)
-    : root_(std::move(root)), stateFile_(std::move(stateFile)) {}
+WorkspaceStore::WorkspaceStore(fs::path root, std::optional<fs::path> stateFile, const Clock& clock)
+    : root_(std::move(root)), stateFile_(std::move(stateFile)), clock_(clock) {}
 
 WorkspaceStore::~WorkspaceStore() = default;
 
@@ -109,7 +109,7 @@ Json WorkspaceStore::create(const Principal& caller, const std::string& name,
   r.slug = slug.empty() ? deriveSlug(name) : slug;
   r.name = name;
   r.ownerUserId = caller.userId;
-  r.createdAtMs = nowUnixMillis();
+  r.createdAtMs = clock_.nowMs();
   r.updatedAtMs = r.createdAtMs;
 
   std::lock_guard<std::mutex> lock(mutex_);
@@ -179,7 +179,7 @@ Json WorkspaceStore::rename(const std::string& orgId, const std::string& id,
     Record* record = findLocked(orgId, id);
     if (!record) throw notFound("Workspace not found");
     record->data.name = name;
-    record->data.updatedAtMs = nowUnixMillis();
+    record->data.updatedAtMs = clock_.nowMs();
     persistLocked();
     r = copyOf(*record);
   }
@@ -207,7 +207,7 @@ void WorkspaceStore::touch(const std::string& id, bool persist) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& record : records_) {
     if (record->data.id == id) {
-      record->data.lastAccessedAtMs = nowUnixMillis();
+      record->data.lastAccessedAtMs = clock_.nowMs();
       if (persist) persistLocked();
       return;
     }

@@ -37,7 +37,8 @@ class WorkspaceStore {
 
   // `root` is "<stateDir>/workspaces". `stateFile`, when set, receives the metadata (written
   // atomically) after every change and is loaded by restore().
-  WorkspaceStore(std::filesystem::path root, std::optional<std::filesystem::path> stateFile);
+  WorkspaceStore(std::filesystem::path root, std::optional<std::filesystem::path> stateFile,
+                 const Clock& clock);
   ~WorkspaceStore();
   WorkspaceStore(const WorkspaceStore&) = delete;
   WorkspaceStore& operator=(const WorkspaceStore&) = delete;
@@ -80,6 +81,7 @@ class WorkspaceStore {
 
   const std::filesystem::path root_;
   const std::optional<std::filesystem::path> stateFile_;
+  const Clock& clock_;
 
   std::mutex mutex_;
   std::vector<std::unique_ptr<Record>> records_;  // creation order

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -219,6 +221,76 @@ SseResponse postSse(int port, const std::string& key, const std::string& target,
   client.send(req, res, error);
   if (out.status == 0) out.status = res.status;
   return out;
+}
+
+void expectError(const Response& r, int status, const std::string& code) {
+  INFO(r.raw);
+  REQUIRE(r.status == status);
+  REQUIRE(r.errorCode() == code);
+  REQUIRE(r.body["error"].contains("message"));
+  REQUIRE(r.body["error"].value("requestId", std::string()).rfind("req_", 0) == 0);
+}
+
+std::int64_t parseIsoMs(const std::string& text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+  INFO(text);
+  REQUIRE(std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &year, &month, &day, &hour,
+                      &minute, &second, &millis) == 7);
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + millis;
+}
+
+std::string queryParam(const std::string& url, const std::string& key) {
+  const auto q = url.find('?');
+  if (q == std::string::npos) return {};
+  std::string query = url.substr(q + 1);
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    auto amp = query.find('&', start);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string pair = query.substr(start, amp - start);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      return eq == std::string::npos ? std::string()
+                                     : httplib::detail::decode_url(pair.substr(eq + 1), true);
+    }
+    start = amp + 1;
+  }
+  return {};
+}
+
+Response getUrl(const std::string& url, const httplib::Headers& extra) {
+  const std::string prefix = "http://127.0.0.1:";
+  INFO(url);
+  REQUIRE(url.rfind(prefix, 0) == 0);
+  const auto slash = url.find('/', prefix.size());
+  REQUIRE(slash != std::string::npos);
+  const int port = std::stoi(url.substr(prefix.size(), slash - prefix.size()));
+  return Api(port, "", Auth::kNone).call("GET", url.substr(slash), std::nullopt, extra);
+}
+
+std::string connectOAuth(Api& api, const std::string& provider, const std::string& scopes) {
+  const Response start =
+      api.call("GET", "/v1/oauth/start/" + provider + (scopes.empty() ? "" : "?scopes=" + scopes),
+               std::nullopt, {{"Accept", "application/json"}});
+  INFO(start.raw);
+  REQUIRE(start.status == 200);
+  const Response authorize = getUrl(start.data()["authUrl"].get<std::string>());
+  REQUIRE(authorize.status == 307);
+  const Response callback = getUrl(authorize.header("Location"));
+  INFO(callback.raw);
+  REQUIRE(callback.status == 307);
+  const std::string location = callback.header("Location");
+  REQUIRE(queryParam(location, "status") == "success");
+  const std::string id = queryParam(location, "connection_id");
+  REQUIRE_FALSE(id.empty());
+  return id;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -106,6 +106,20 @@ struct SseResponse {
 SseResponse postSse(int port, const std::string& key, const std::string& target, const Json& body,
                     const std::function<bool(const SseFrame&)>& onFrame = nullptr);
 
+// REQUIREs status `status` and error code `code` (with a message and a request id).
+void expectError(const Response& r, int status, const std::string& code);
+
+// Milliseconds since the epoch of an ISO-8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::int64_t parseIsoMs(const std::string& text);
+// The (percent-decoded) value of query parameter `key` of `url`; empty when absent.
+std::string queryParam(const std::string& url, const std::string& key);
+// GETs an absolute "http://127.0.0.1:PORT/..." URL without credentials (a browser following a
+// redirect); `extra` headers are sent as given.
+Response getUrl(const std::string& url, const httplib::Headers& extra = {});
+// Runs the whole OAuth redirect flow for `api`'s user (start -> authorize -> callback -> done)
+// and returns the new connection's id.
+std::string connectOAuth(Api& api, const std::string& provider, const std::string& scopes = "");
+
 // Polls `condition` every 10 ms until it holds or `timeout` passes; returns the last result.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 15s);
 

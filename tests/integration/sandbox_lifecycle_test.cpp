@@ -10,7 +10,13 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const WaitOptions kWait{std::chrono::seconds(20), milliseconds(20)};
+WaitOptions fastWait() {
+  WaitOptions wait;
+  wait.timeout = std::chrono::seconds(20);
+  wait.pollInterval = milliseconds(20);
+  return wait;
+}
+const WaitOptions kWait = fastWait();
 
 bool listed(const std::vector<SandboxInfo>& all, const std::string& id) {
   return std::any_of(all.begin(), all.end(), [&](const SandboxInfo& s) { return s.id == id; });

@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "local_server.hpp"
 #include "runtools/client.hpp"
 #include "runtools/errors.hpp"
 #include "runtools/http.hpp"
@@ -59,32 +60,7 @@ class RawSocket {
   int port_ = 0;
 };
 
-// A small HTTP server on a background thread.
-class LocalServer {
- public:
-  LocalServer() {
-    server_.set_keep_alive_max_count(1000);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // stop() is a no-op until the server runs: wait for it, or the
-    // destructor could join a thread that never stops.
-    while (!server_.is_running())
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~LocalServer() {
-    server_.stop();
-    thread_.join();
-  }
-  LocalServer(const LocalServer&) = delete;
-  LocalServer& operator=(const LocalServer&) = delete;
-  httplib::Server& server() { return server_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
+using test::LocalServer;
 
 ClientOptions optionsFor(const std::string& url, int maxRetries = 0) {
   ClientOptions options;
@@ -263,6 +239,19 @@ class DroppingServer {
       n += line.rfind(startOfLine, 0) == 0 ? 1 : 0;
     return n;
   }
+  // The Idempotency-Key header of each request starting with `startOfLine`.
+  std::vector<std::string> idempotencyKeys(const std::string& startOfLine) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> keys;
+    for (const auto& head : lines_) {
+      if (head.rfind(startOfLine, 0) != 0) continue;
+      const auto at = head.find("\r\nIdempotency-Key: ");
+      keys.push_back(at == std::string::npos
+                         ? std::string()
+                         : head.substr(at + 19, head.find("\r\n", at + 2) - at - 19));
+    }
+    return keys;
+  }
 
  private:
   // Reads one request (headers and Content-Length body); false at EOF.
@@ -284,7 +273,7 @@ class DroppingServer {
       data.append(buffer, static_cast<std::size_t>(n));
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    lines_.push_back(data.substr(0, data.find("\r\n")));
+    lines_.push_back(data.substr(0, headerEnd));
     return true;
   }
 
@@ -325,11 +314,26 @@ class DroppingServer {
 
 TEST_CASE("a command is never sent twice over a dead keep-alive connection") {
   DroppingServer server;
-  RunTools rt(optionsFor(server.url()));
+  ClientOptions options = optionsFor(server.url());
+  options.retryPolicy.idempotencyKeys = false;
+  RunTools rt(options);
   auto sandbox = rt.sandbox.get("s");
   sandbox.refresh();                             // leaves a keep-alive connection open
   CHECK(sandbox.exec("echo ok").exitCode == 0);  // must not go over that connection
   CHECK(server.requestsSeen("POST /v1/sandboxes/s/exec") == 1);
+}
+
+TEST_CASE("a command resent after a dead keep-alive connection carries the same key") {
+  DroppingServer server;
+  RunTools rt(optionsFor(server.url()));
+  auto sandbox = rt.sandbox.get("s");
+  sandbox.refresh();
+  CHECK(sandbox.exec("echo ok").exitCode == 0);
+  const auto keys = server.idempotencyKeys("POST /v1/sandboxes/s/exec");
+  REQUIRE_FALSE(keys.empty());
+  CHECK(keys.front().size() == 36);
+  for (const auto& key : keys)
+    CHECK(key == keys.front());  // the server can tell a resend from a second command
 }
 
 TEST_CASE("a bodyless POST carries no form content type and malformed requests are refused") {

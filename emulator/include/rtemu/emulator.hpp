@@ -11,12 +11,13 @@
 //
 // @par Thread safety
 // All HTTP handling is internally synchronised. start() and stop() must not race each other;
-// mintKey(), port(), baseUrl(), apiKey(), stateDir() and defaultOrgId() may be called from any
-// thread once start() has returned.
+// mintKey(), mintKeyFor(), advanceClock(), port(), baseUrl(), apiKey(), stateDir() and
+// defaultOrgId() may be called from any thread once start() has returned.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,12 @@ struct Config {
   std::chrono::milliseconds pauseDelay{200};   // pausing -> paused
   std::chrono::milliseconds resumeDelay{200};  // resuming -> running
   std::chrono::milliseconds streamDelay{20};   // between streamed agent-run deltas
-  int rateLimitRpm = 0;                        // 0 = no limit (headers still sent)
-  bool quiet = true;                           // no request logging on stderr
+  std::chrono::seconds deviceInterval{1};      // OAuth device flow: advertised poll interval
+  // OAuth device flow: a pending attempt approves itself this long after it started, as if
+  // the user had entered the code (unset = only POST /_emu/oauth/approve approves).
+  std::optional<std::chrono::milliseconds> deviceAutoApprove;
+  int rateLimitRpm = 0;  // 0 = no limit (headers still sent)
+  bool quiet = true;     // no request logging on stderr
 };
 
 class Emulator {
@@ -58,8 +63,16 @@ class Emulator {
   const std::string& stateDir() const;
 
   // Mints an API key for organization `org` (a new organization when empty) with `scopes`
-  // (empty = ["*"]); returns the key.
+  // (empty = ["*"]) for the organization's default user (an admin); returns the key.
   std::string mintKey(const std::string& org = "", const std::vector<std::string>& scopes = {});
+  // The same for user `user` of `org` (an existing or new user id; empty = the default user,
+  // or a new user when `role` is "member") with `role` ("admin", "member", or empty = keep /
+  // admin for a new user), like POST /_emu/keys. Throws when the combination is invalid.
+  std::string mintKeyFor(const std::string& org, const std::string& user, const std::string& role,
+                         const std::vector<std::string>& scopes = {});
+  // Moves the emulator's clock forward (like POST /_emu/clock): every expiry and timestamp
+  // follows it.
+  void advanceClock(std::chrono::milliseconds by);
   std::string defaultOrgId() const;
 
  private:
