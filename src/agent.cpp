@@ -204,7 +204,7 @@ UpsertAgentResult AgentClient::upsert(const AgentDefinition& definition) const {
 }
 
 Agent AgentClient::get(const std::string& slug) const {
-  return api_->get(makePath({"agents", slug})).data().get<Agent>();
+  return api_->get(makePath({"agents", slug})).object("agent").get<Agent>();
 }
 
 Agent AgentClient::update(const std::string& slug, const AgentDefinition& patch) const {
@@ -217,7 +217,7 @@ Agent AgentClient::update(const std::string& slug, const AgentDefinition& patch)
   if (body.empty()) throw InvalidArgumentError("the agent patch sets no field");
   const auto response = api_->patch(makePath({"agents", slug}), std::move(body));
   if (response.data().is_object() && response.data().contains("slug")) {
-    return response.data().get<Agent>();
+    return response.object("agent").get<Agent>();
   }
   return get(slug);
 }
@@ -233,7 +233,7 @@ Agent AgentClient::setVisibility(const std::string& slug, const std::string& vis
   const auto response =
       api_->patch(makePath({"agents", slug, "visibility"}), json{{"visibility", visibility}});
   if (response.data().is_object() && response.data().contains("slug")) {
-    return response.data().get<Agent>();
+    return response.object("agent").get<Agent>();
   }
   return get(slug);
 }

@@ -152,7 +152,8 @@ std::vector<std::string> AuthClient::providers() const {
 
 DeviceFlow AuthClient::startDeviceFlow(const std::string& provider) const {
   requireProvider(provider);
-  const auto data = auth_->post(makePath({"oauth", "device", "start", provider})).data();
+  const auto data =
+      auth_->post(makePath({"oauth", "device", "start", provider})).object("device flow");
   DeviceFlow flow;
   flow.provider = js::string(data, {"provider"}, provider);
   flow.attemptToken = SecretString(js::string(data, {"attemptToken"}));
@@ -247,7 +248,7 @@ void AuthClient::deleteProviderConfig(const std::string& provider) const {
 }
 
 User AuthClient::me() const {
-  const auto data = api_->get(makePath({"me"})).data();
+  const auto data = api_->get(makePath({"me"})).object("user");
   User user;
   user.id = js::string(data, {"id"});
   user.email = js::string(data, {"email"});
@@ -262,7 +263,7 @@ User AuthClient::me() const {
 }
 
 Organization AuthClient::organization() const {
-  const auto data = api_->get(makePath({"organizations", "current"})).data();
+  const auto data = api_->get(makePath({"organizations", "current"})).object("organization");
   Organization org;
   org.id = js::string(data, {"id"});
   org.workosOrgId = js::string(data, {"workosOrgId"});

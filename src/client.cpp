@@ -26,13 +26,16 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
     settings.credential = config.credential;
     settings.authHeaderStyle = config.authHeaderStyle;
     settings.userAgent = userAgent;
-    settings.timeout = config.timeout;
+    settings.timeout = callOptions.timeout.value_or(config.timeout);
     settings.connectTimeout = config.connectTimeout;
     settings.maxRetries = config.maxRetries;
     settings.retryPolicy = config.retryPolicy;
     settings.clock = clock;
     settings.logger = config.logger;
     settings.logLevel = config.logLevel;
+    settings.headers = config.headers;
+    for (const auto& [field, value] : callOptions.headers)
+      settings.headers.set(field, value);
     settings.callOptions = callOptions;
     settings.rateLimits = rateLimits;
     return std::make_shared<ServiceClient>(std::move(settings), transport);
@@ -85,6 +88,9 @@ RunTools RunTools::with(const CallOptions& options) const {
       throw InvalidArgumentError("CallOptions::idempotencyKey must be 1..255 visible characters");
     }
   }
+  if (auto problem = internal::extraHeadersProblem(options.headers)) {
+    throw InvalidArgumentError("CallOptions::headers: " + *problem);
+  }
   // Settings given here win; the others keep what this client had.
   CallOptions merged = services_->callOptions;
   if (options.timeout) merged.timeout = options.timeout;
@@ -93,6 +99,8 @@ RunTools RunTools::with(const CallOptions& options) const {
   if (options.retryPolicy) merged.retryPolicy = options.retryPolicy;
   if (options.idempotencyKey) merged.idempotencyKey = options.idempotencyKey;
   if (options.cancellation) merged.cancellation = options.cancellation;
+  for (const auto& [name, value] : options.headers)
+    merged.headers.set(name, value);
   return RunTools(internal::makeServices(services_->config, services_->transport, services_->clock,
                                          std::move(merged), services_->rateLimits));
 }

@@ -15,11 +15,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "internal/http_syntax.hpp"
 #include "runtools/errors.hpp"
 #include "runtools/http.hpp"
 
 namespace runtools {
 namespace {
+
+using internal::hasControlCharacters;
+using internal::isToken;
 
 void globalInitOnce() {
   static std::once_flag once;
@@ -133,30 +137,11 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
   return length;
 }
 
-bool hasControlCharacters(std::string_view text) {
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7F) return true;
-  }
-  return false;
-}
-
 // A positive timeout as libcurl's long milliseconds (0 would mean "none").
 long toCurlMillis(std::chrono::milliseconds value) {
   const long long count = value.count();
   if (count <= 0) return 1;
   return static_cast<long>(std::min<long long>(count, std::numeric_limits<long>::max()));
-}
-
-// An RFC 9110 token (header names, methods).
-bool isToken(std::string_view text) {
-  if (text.empty()) return false;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool ok = std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
-    if (!ok || c == 0) return false;
-  }
-  return true;
 }
 
 class SlistGuard {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "internal/http_syntax.hpp"
+
 namespace runtools {
 namespace {
 
@@ -33,11 +35,7 @@ ApiError::ApiError(int status, std::string code, std::string message, std::strin
       body_(std::move(body)) {}
 
 bool ApiError::hasCode(std::string_view code) const noexcept {
-  return code_.size() == code.size() &&
-         std::equal(code_.begin(), code_.end(), code.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) ==
-                  std::tolower(static_cast<unsigned char>(b));
-         });
+  return internal::equalsIgnoreCase(code_, code);
 }
 
 RateLimitError::RateLimitError(int status, std::string code, std::string message,

@@ -1,19 +1,13 @@
 #include "runtools/http.hpp"
 
+#include "internal/http_syntax.hpp"
+
 #include <algorithm>
 #include <cctype>
 
 namespace runtools {
-namespace {
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-}  // namespace
+using internal::equalsIgnoreCase;
 
 void HttpHeaders::add(std::string name, std::string value) {
   fields_.emplace_back(std::move(name), std::move(value));

@@ -40,7 +40,7 @@ void from_json(const json& j, SshKey& key) {
 namespace {
 
 CreatedApiKey toCreated(const internal::ApiResponse& response) {
-  const json& data = response.data();
+  const json& data = response.object("API key");
   const json* key = js::find(data, {"key"});
   if (key == nullptr || !key->is_string()) {
     throw InvalidResponseError(response.status, "the new API key is missing from the response");
@@ -72,7 +72,7 @@ std::vector<ApiKey> ApiKeyClient::list() const {
 }
 
 ApiKey ApiKeyClient::get(const std::string& id) const {
-  return api_->get(makePath({"api-keys", id})).data().get<ApiKey>();
+  return api_->get(makePath({"api-keys", id})).object("API key").get<ApiKey>();
 }
 
 ApiKey ApiKeyClient::update(const std::string& id, const UpdateApiKeyOptions& options) const {

@@ -253,7 +253,7 @@ RunResult AgentClient::run(const std::string& agent, const RunInput& input,
   request.timeout = options.timeout;
   request.cancellation = options.cancellation;
   const auto response = api_->call(request);
-  auto result = response.data().get<RunResult>();
+  auto result = response.object("run result").get<RunResult>();
   if (result.runId.empty()) result.runId = response.headers.get("X-Run-ID").value_or("");
   if (!result.threadId) result.threadId = response.headers.get("X-Thread-ID");
   return result;
@@ -296,7 +296,7 @@ RunResult AgentClient::stream(const std::string& agent, const RunInput& input,
 }
 
 RunInfo AgentClient::getRun(const std::string& runId) const {
-  return api_->get(makePath({"run", runId})).data().get<RunInfo>();
+  return api_->get(makePath({"run", runId})).object("run").get<RunInfo>();
 }
 
 std::string AgentClient::cancel(const std::string& runId) const {
@@ -361,7 +361,8 @@ Attachment AgentClient::attach(const CreateAttachmentOptions& options,
                   {"contentType", options.contentType},
                   {"sizeBytes", body->size()}};
   if (options.agentSlug) request["agentSlug"] = *options.agentSlug;
-  const auto created = api_->post(makePath({"agent-attachments"}), std::move(request)).data();
+  const auto created =
+      api_->post(makePath({"agent-attachments"}), std::move(request)).object("attachment");
   const std::string id = js::string(created, {"id"});
   const std::string uploadUrl = js::string(created, {"uploadUrl"});
   if (id.empty() || (uploadUrl.rfind("https://", 0) != 0 && uploadUrl.rfind("http://", 0) != 0)) {
@@ -381,7 +382,8 @@ Attachment AgentClient::attach(const CreateAttachmentOptions& options,
   upload.timeout = std::chrono::minutes(10);
   api_->sendExternal(std::move(upload));
 
-  const auto completed = api_->post(makePath({"agent-attachments", id, "complete"})).data();
+  const auto completed =
+      api_->post(makePath({"agent-attachments", id, "complete"})).object("attachment");
   const json* inner = js::find(completed, {"attachment"});
   const json& a = inner != nullptr ? *inner : completed;
   Attachment attachment;

@@ -225,7 +225,7 @@ std::optional<SandboxInfo> Sandbox::state() const {
 }
 
 SandboxInfo Sandbox::refresh() const {
-  auto info = api_->get(makePath({"sandboxes", id_})).data().get<SandboxInfo>();
+  auto info = api_->get(makePath({"sandboxes", id_})).object("sandbox").get<SandboxInfo>();
   remember(info);
   return info;
 }
@@ -242,7 +242,7 @@ SandboxInfo Sandbox::update(const UpdateSandboxOptions& options) const {
   const auto response = api_->patch(makePath({"sandboxes", id_}), std::move(body));
   // Servers may answer with the sandbox or with a bare acknowledgement.
   if (response.data().is_object() && response.data().contains("id")) {
-    auto info = response.data().get<SandboxInfo>();
+    auto info = response.object("sandbox").get<SandboxInfo>();
     remember(info);
     return info;
   }
@@ -274,7 +274,7 @@ ExecResult Sandbox::exec(const std::string& command, const ExecOptions& options)
   request.timeout = timeout;
   request.cancellation = options.cancellation;
   const auto response = api_->call(request);
-  const json& data = response.data();
+  const json& data = response.object("exec result");
   if (!js::optInt(data, {"exitCode", "exit_code"})) {
     throw InvalidResponseError(response.status,
                                "the exec response of sandbox " + id_ + " carries no exit code");
@@ -416,8 +416,8 @@ SandboxUrl Sandbox::url(int port) const {
   if (port < 1 || port > 65535) {
     throw InvalidArgumentError("url: port must be between 1 and 65535");
   }
-  const auto data =
-      api_->get(makePath({"sandboxes", id_, "url"}), {{"port", std::to_string(port)}}).data();
+  const auto data = api_->get(makePath({"sandboxes", id_, "url"}), {{"port", std::to_string(port)}})
+                        .object("sandbox URL");
   SandboxUrl out;
   out.url = js::string(data, {"url"});
   out.port = static_cast<int>(js::optInt(data, {"port"}).value_or(port));
@@ -426,7 +426,7 @@ SandboxUrl Sandbox::url(int port) const {
 }
 
 SshInfo Sandbox::ssh() const {
-  const auto data = api_->get(makePath({"sandboxes", id_, "ssh"})).data();
+  const auto data = api_->get(makePath({"sandboxes", id_, "ssh"})).object("SSH access");
   SshInfo out;
   out.host = js::string(data, {"host"});
   out.port = static_cast<int>(js::optInt(data, {"port"}).value_or(22));
@@ -458,7 +458,8 @@ std::vector<ActivityEvent> Sandbox::activity(const ActivityListOptions& options)
 SandboxClient::SandboxClient(std::shared_ptr<internal::ServiceClient> api) : api_(std::move(api)) {}
 
 Sandbox SandboxClient::create(const CreateSandboxOptions& options) const {
-  auto info = api_->post(makePath({"sandboxes"}), toJson(options)).data().get<SandboxInfo>();
+  auto info =
+      api_->post(makePath({"sandboxes"}), toJson(options)).object("sandbox").get<SandboxInfo>();
   if (info.id.empty()) {
     throw InvalidResponseError(201, "the create-sandbox response carries no sandbox id");
   }

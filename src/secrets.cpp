@@ -72,7 +72,7 @@ SetSecretResult SecretsClient::set(const std::string& name, const std::string& v
   request.body = std::move(body);
   request.secrets.push_back(value);
   request.idempotent = true;  // an upsert: setting the same value twice is harmless
-  const auto data = tools_->call(request).data();
+  const auto data = tools_->call(request).object("secret");
   SetSecretResult out;
   out.secret = data.get<SecretInfo>();
   if (out.secret.name.empty()) out.secret.name = name;
@@ -82,7 +82,9 @@ SetSecretResult SecretsClient::set(const std::string& name, const std::string& v
 
 SecretInfo SecretsClient::get(const std::string& name, const SecretLookupOptions& options) const {
   requireName(name);
-  return tools_->get(makePath({"secrets", name}), lookupQuery(options)).data().get<SecretInfo>();
+  return tools_->get(makePath({"secrets", name}), lookupQuery(options))
+      .object("secret")
+      .get<SecretInfo>();
 }
 
 SecretString SecretsClient::reveal(const std::string& name,
@@ -93,7 +95,7 @@ SecretString SecretsClient::reveal(const std::string& name,
   request.path = makePath({"secrets", name, "reveal"});
   request.query = lookupQuery(options);
   request.idempotent = true;  // a read
-  const auto data = tools_->call(request).data();
+  const auto data = tools_->call(request).object("secret");
   const json* value = js::find(data, {"value"});
   if (value == nullptr || !value->is_string()) {
     throw InvalidResponseError(200, "the reveal response carries no value");

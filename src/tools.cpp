@@ -96,7 +96,7 @@ std::vector<Tool> ToolsClient::search(const std::string& query, ToolListOptions 
 }
 
 Tool ToolsClient::get(const std::string& slug) const {
-  return tools_->get(makePath({"tools", slug})).data().get<Tool>();
+  return tools_->get(makePath({"tools", slug})).object("tool").get<Tool>();
 }
 
 ToolInstallation ToolsClient::install(const std::string& slug) const {
@@ -104,7 +104,7 @@ ToolInstallation ToolsClient::install(const std::string& slug) const {
   request.method = "POST";
   request.path = makePath({"tools", slug, "install"});
   request.idempotent = true;  // installing an installed tool changes nothing
-  const auto data = tools_->call(request).data();
+  const auto data = tools_->call(request).object("installation");
   ToolInstallation out;
   out.slug = js::string(data, {"slug"}, slug);
   out.installed = js::boolean(data, {"installed"}, true);
@@ -137,7 +137,7 @@ ToolExecution ToolsClient::execute(const std::string& slug,
     body["credentialOverrides"] = js::stringMap(options.credentialOverrides);
   }
   request.body = std::move(body);
-  const auto data = tools_->call(request).data();
+  const auto data = tools_->call(request).object("tool result");
   ToolExecution out;
   out.success = js::boolean(data, {"success"});
   if (const json* result = js::find(data, {"result"})) out.result = *result;

@@ -322,11 +322,11 @@ Workspace WorkspaceClient::create(const CreateWorkspaceOptions& options) const {
   if (options.name.empty()) throw InvalidArgumentError("a workspace needs a name");
   json body = {{"name", options.name}};
   if (options.slug) body["slug"] = *options.slug;
-  return api_->post(makePath({"workspaces"}), std::move(body)).data().get<Workspace>();
+  return api_->post(makePath({"workspaces"}), std::move(body)).object("workspace").get<Workspace>();
 }
 
 Workspace WorkspaceClient::get(const std::string& id) const {
-  return api_->get(makePath({"workspaces", id})).data().get<Workspace>();
+  return api_->get(makePath({"workspaces", id})).object("workspace").get<Workspace>();
 }
 
 WorkspaceUsage WorkspaceClient::usage(const std::string& id) const {
@@ -355,7 +355,7 @@ Workspace WorkspaceClient::rename(const std::string& id, const std::string& name
   if (name.empty()) throw InvalidArgumentError("a workspace name must not be empty");
   const auto response = api_->patch(makePath({"workspaces", id}), json{{"name", name}});
   if (response.data().is_object() && response.data().contains("id")) {
-    return response.data().get<Workspace>();
+    return response.object("workspace").get<Workspace>();
   }
   return get(id);
 }

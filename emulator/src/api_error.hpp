@@ -43,6 +43,43 @@ inline ApiError notFound(const std::string& message) {
   return ApiError(404, "not_found", message);
 }
 
+// The error code of an answer with HTTP status `status` when nothing more specific applies
+// (errors raised by the HTTP library itself, injected faults).
+inline std::string errorCodeForStatus(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    case 429:
+      return "rate_limited";
+    case 431:
+      return "request_header_fields_too_large";
+    case 501:
+      return "not_implemented";
+    case 502:
+      return "bad_gateway";
+    case 503:
+      return "service_unavailable";
+    case 504:
+      return "timeout";
+    default:
+      return status >= 500 ? "internal_error" : "bad_request";
+  }
+}
+
 // The same error with code bad_request when it is a validation_error: the auth-service
 // families (API keys, SSH keys, OAuth) report malformed input as 400 bad_request.
 inline ApiError asBadRequest(const ApiError& error) {

@@ -1,6 +1,7 @@
 // Routes outside the sandbox resource: health/status, templates, the 501 stubs for surfaces
 // this emulator does not implement, and /_emu/reset. (/_emu/keys and /_emu/clock live in
-// identity_routes, /_emu/oauth/* in oauth_routes.)
+// identity_routes, /_emu/oauth/* in oauth_routes, /_emu/faults in fault_injector,
+// /_emu/requests in request_log.)
 #pragma once
 
 #include <functional>
@@ -10,7 +11,8 @@
 namespace rtemu {
 
 struct ControlRoutesConfig {
-  // Forgets every resource (organizations, users and /_emu keys stay).
+  // Forgets every resource, injected fault, kept idempotent answer and logged request
+  // (organizations, users and /_emu keys stay).
   std::function<void()> reset;
 };
 

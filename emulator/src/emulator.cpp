@@ -16,8 +16,10 @@
 #include "attachment_store.hpp"
 #include "auth.hpp"
 #include "control_routes.hpp"
+#include "fault_injector.hpp"
 #include "fs_util.hpp"
 #include "http_server.hpp"
+#include "idempotency_store.hpp"
 #include "identity_routes.hpp"
 #include "ids.hpp"
 #include "json_util.hpp"
@@ -25,6 +27,7 @@
 #include "oauth_store.hpp"
 #include "proxy_routes.hpp"
 #include "rate_limiter.hpp"
+#include "request_log.hpp"
 #include "router.hpp"
 #include "run_engine.hpp"
 #include "sandbox_routes.hpp"
@@ -90,7 +93,13 @@ std::string formatHost(const std::string& host) {
 }  // namespace
 
 struct Emulator::Impl {
-  explicit Impl(Config c) : config(std::move(c)), keys(clock), limiter(config.rateLimitRpm, clock) {
+  explicit Impl(Config c)
+      : config(std::move(c)),
+        keys(clock),
+        limiter(config.rateLimitRpm, clock),
+        faults(clock),
+        idempotency(clock),
+        requestLog(clock) {
     const char* path = std::getenv("PATH");
     pathEnv = path && *path ? path : kDefaultPath;
     apiKey = config.apiKey.empty() ? newApiKey() : config.apiKey;
@@ -106,6 +115,9 @@ struct Emulator::Impl {
   Clock clock;  // before everything that reads it
   KeyStore keys;
   RateLimiter limiter;
+  FaultInjector faults;
+  IdempotencyStore idempotency;
+  RequestLog requestLog;
   std::unique_ptr<SshKeyStore> sshKeys;
   std::unique_ptr<SecretStore> secrets;
   std::unique_ptr<OAuthStore> oauth;
@@ -283,11 +295,18 @@ void Emulator::start() {
       self->secrets->reset();
       self->oauth->reset();
       self->tools->reset();
+      self->faults.clear();
+      self->idempotency.reset();
+      self->requestLog.clear();
     };
     addControlRoutes(d.router, controlConfig);
+    addFaultRoutes(d.router, d.faults);
+    addRequestLogRoutes(d.router, d.requestLog);
     addProxyRoutes(d.router, d.store.get());
 
-    d.http = std::make_unique<HttpFrontend>(d.router, d.keys, d.limiter, d.config.quiet);
+    d.http = std::make_unique<HttpFrontend>(
+        d.router, FrontendServices{d.keys, d.limiter, d.faults, d.idempotency, d.requestLog},
+        d.config.quiet);
     d.port = d.http->bind(d.config.host, d.config.port);
     d.http->start();
   } catch (...) {
@@ -305,8 +324,9 @@ void Emulator::stop() {
   std::lock_guard<std::mutex> lock(d.lifecycleMutex);
   if (!d.started || d.stopped) return;
   d.stopped = true;
-  // Stop runs and kill commands first so that streaming handlers and handlers blocked in exec
-  // return, then stop serving.
+  // Stop runs, kill commands and end injected delays first so that streaming handlers and
+  // handlers blocked in exec return, then stop serving.
+  d.faults.shutdown();
   if (d.runs) d.runs->shutdown();
   if (d.store) d.store->shutdown();
   if (d.http) d.http->stop();

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -34,7 +35,12 @@ constexpr std::uint64_t kMaxDrainBytes = std::uint64_t{128} << 20;
 constexpr std::size_t kKeepAliveMaxCount = 1000;
 constexpr time_t kKeepAliveTimeoutSeconds = 5;
 constexpr std::size_t kWorkerThreads = 64;
+// More request headers than this are refused with 431 (httplib itself only bounds the length
+// of each header line).
+constexpr std::size_t kMaxRequestHeaders = 256;
 constexpr char kJson[] = "application/json";
+// What a malformed-json fault sends instead of the real body.
+constexpr char kMalformedJson[] = "{\"data\": {\"id\": ";
 
 Json errorBody(const std::string& code, const std::string& message, const std::string& requestId,
                const ApiError* details = nullptr) {
@@ -55,30 +61,6 @@ void setRateHeaders(httplib::Response& res, const RateDecision& d) {
   res.set_header("X-RateLimit-Limit", std::to_string(d.limit));
   res.set_header("X-RateLimit-Remaining", std::to_string(d.remaining));
   res.set_header("X-RateLimit-Reset", std::to_string(d.resetUnixSeconds));
-}
-
-// Code for an error produced by httplib itself (malformed request, body too large...).
-std::string codeForStatus(int status) {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 413:
-      return "payload_too_large";
-    case 414:
-      return "uri_too_long";
-    case 429:
-      return "rate_limited";
-    case 501:
-      return "not_implemented";
-    case 503:
-      return "service_unavailable";
-    default:
-      return status >= 500 ? "internal_error" : "bad_request";
-  }
 }
 
 // Routes under these prefixes require a credential even when the path is unknown, so that
@@ -153,13 +135,13 @@ void requireAccess(Access access, const Principal& principal) {
   }
 }
 
-// httplib 0.11 keeps an idle keep-alive connection open for its whole timeout even after
-// Server::stop(), and the thread pool joins those workers, so stop() would take up to 5 s.
-// To make it prompt, shut down every connected socket whose local port is ours: the worker
-// then sees EOF and returns. httplib offers no hook to track accepted sockets, hence the scan
-// of /proc/self/fd. Each candidate is dup()ed first and checked through the duplicate, so a
-// descriptor closed and reused concurrently can never make us shut down some other socket.
-void shutdownServerConnections(int port) {
+// httplib offers no hook to reach the socket of an accepted connection, so the connections of
+// this server are found by scanning /proc/self/fd for connected sockets whose local port is
+// ours. Each candidate is dup()ed first and checked through the duplicate, so a descriptor
+// closed and reused concurrently can never make us act on some other socket. `visit` gets the
+// descriptor number, the duplicate (closed afterwards) and the peer's address.
+template <typename Visit>
+void forEachServerConnection(int port, Visit visit) {
   DIR* dir = ::opendir("/proc/self/fd");
   if (!dir) return;
   std::vector<int> fds;
@@ -179,6 +161,8 @@ void shutdownServerConnections(int port) {
     socklen_t optLen = sizeof(listening);
     sockaddr_storage local{};
     socklen_t len = sizeof(local);
+    sockaddr_storage peer{};
+    socklen_t peerLen = sizeof(peer);
     if (::fstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) &&
         ::getsockopt(sock, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optLen) == 0 && !listening &&
         ::getsockname(sock, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
@@ -188,10 +172,51 @@ void shutdownServerConnections(int port) {
       } else if (local.ss_family == AF_INET6) {
         localPort = ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
       }
-      if (localPort == port) ::shutdown(sock, SHUT_RDWR);
+      if (localPort == port &&
+          ::getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &peerLen) == 0) {
+        visit(fd, sock, peer, peerLen);
+      }
     }
     ::close(sock);
   }
+}
+
+// httplib 0.11 keeps an idle keep-alive connection open for its whole timeout even after
+// Server::stop(), and the thread pool joins those workers, so stop() would take up to 5 s.
+// To make it prompt, shut down every connected socket whose local port is ours: the worker
+// then sees EOF and returns.
+void shutdownServerConnections(int port) {
+  forEachServerConnection(
+      port, [](int, int sock, const sockaddr_storage&, socklen_t) { ::shutdown(sock, SHUT_RDWR); });
+}
+
+// Closes the connection of `req` without sending anything (the reset-before fault); the peer
+// sees a connection reset. Called from that connection's own handler, so its descriptor stays
+// httplib's until the handler returns: it is swapped for /dev/null (dup3), which closes
+// httplib's reference to the socket, and with SO_LINGER 0 the last reference (our duplicate)
+// closes it with a RST. httplib then "writes" its answer to /dev/null through send(), which
+// fails (not a socket), and closes the connection. Falls back to shutdown(), which the peer
+// sees as EOF, if the swap fails. False when the connection was not found.
+bool abortConnection(int port, const httplib::Request& req) {
+  bool found = false;
+  forEachServerConnection(
+      port, [&](int fd, int sock, const sockaddr_storage& peer, socklen_t peerLen) {
+        if (found) return;
+        char host[NI_MAXHOST];
+        char service[NI_MAXSERV];
+        if (::getnameinfo(reinterpret_cast<const sockaddr*>(&peer), peerLen, host, sizeof(host),
+                          service, sizeof(service), NI_NUMERICHOST | NI_NUMERICSERV) != 0 ||
+            req.remote_addr != host || std::to_string(req.remote_port) != service) {
+          return;
+        }
+        found = true;
+        linger hard{1, 0};
+        ::setsockopt(sock, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+        const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devNull < 0 || ::dup3(devNull, fd, O_CLOEXEC) < 0) ::shutdown(sock, SHUT_RDWR);
+        if (devNull >= 0) ::close(devNull);
+      });
+  return found;
 }
 
 std::optional<std::uint64_t> parseContentLength(const httplib::Request& req) {
@@ -206,14 +231,20 @@ std::optional<std::uint64_t> parseContentLength(const httplib::Request& req) {
   return value;
 }
 
-// A StreamSink over httplib's DataSink of a chunked response.
+// A StreamSink over httplib's DataSink of a chunked response. With `maxChunks`, the stream
+// is cut after that many chunks: later writes fail as if the client had gone.
 class ChunkedSink : public StreamSink {
  public:
-  explicit ChunkedSink(httplib::DataSink& sink) : sink_(sink) {}
+  explicit ChunkedSink(httplib::DataSink& sink, std::optional<std::size_t> maxChunks = std::nullopt)
+      : sink_(sink), chunksLeft_(maxChunks) {}
 
   bool write(const std::string& bytes) override {
     if (!ok_) return false;
     if (bytes.empty()) return true;  // an empty chunk would end the body
+    if (chunksLeft_ && (*chunksLeft_)-- == 0) {
+      ok_ = false;
+      return false;
+    }
     if (!sink_.is_writable() || !sink_.write(bytes.data(), bytes.size())) ok_ = false;
     return ok_;
   }
@@ -227,10 +258,100 @@ class ChunkedSink : public StreamSink {
 
  private:
   httplib::DataSink& sink_;
+  std::optional<std::size_t> chunksLeft_;
   bool ok_ = true;
 };
 
+// A StreamSink that discards everything: runs a stream to its end when its answer is replaced
+// (malformed-json and empty faults), so that the server still does all it would have done.
+class DiscardSink : public StreamSink {
+ public:
+  bool write(const std::string&) override { return true; }
+  bool connected() override { return true; }
+};
+
+bool isCutAction(FaultAction action) {
+  return action == FaultAction::kResetMidBody || action == FaultAction::kTruncate;
+}
+
+// How many of `size` body bytes a cutting fault lets through: about half for reset-mid-body,
+// all but the last one for truncate. Both then close the connection.
+std::uint64_t cutPoint(FaultAction action, std::uint64_t size) {
+  if (size == 0) return 0;
+  return action == FaultAction::kTruncate ? size - 1 : size / 2;
+}
+
+// The headers the client sent: httplib adds the connection's addresses as pseudo-headers.
+std::vector<std::pair<std::string, std::string>> clientHeaders(const httplib::Request& req) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& [name, value] : req.headers) {
+    if (name != "REMOTE_ADDR" && name != "REMOTE_PORT" && name != "LOCAL_ADDR" &&
+        name != "LOCAL_PORT") {
+      headers.emplace_back(name, value);
+    }
+  }
+  return headers;
+}
+
+// Replaces the header `name` (every occurrence) with `value`.
+void replaceHeader(httplib::Response& res, const std::string& name, const std::string& value) {
+  res.headers.erase(name);
+  res.set_header(name, value);
+}
+
+// The answer of a malformed-json or empty fault in place of a rendered one.
+void replaceBody(httplib::Response& res, const FaultSpec& spec) {
+  if (spec.action == FaultAction::kMalformedJson) {
+    if (spec.status) res.status = *spec.status;
+    res.set_content(kMalformedJson, kJson);
+  } else {
+    res.status = spec.status.value_or(200);
+    res.set_content(std::string(), kJson);
+  }
+}
+
+// Damages a rendered in-memory answer (after-the-handler faults). The cutting faults send the
+// status line and headers with the body's true Content-Length, then cutPoint() bytes, then
+// close the connection (the content provider fails). An empty body cannot be cut: it is then
+// sent whole.
+void damageBody(httplib::Response& res, const FaultSpec& spec) {
+  if (!isCutAction(spec.action)) {
+    replaceBody(res, spec);
+    return;
+  }
+  if (res.body.empty()) return;
+  auto body = std::make_shared<const std::string>(std::move(res.body));
+  res.body.clear();
+  const std::uint64_t cut = cutPoint(spec.action, body->size());
+  const std::string contentType = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");  // set_content_provider() adds it again
+  res.set_content_provider(
+      body->size(), contentType.empty() ? std::string("application/octet-stream") : contentType,
+      [body, cut](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+        if (offset < cut) sink.write(body->data() + offset, static_cast<std::size_t>(cut - offset));
+        return false;
+      });
+}
+
 }  // namespace
+
+// What dispatch() and serve() learn about one request as it is handled.
+struct Exchange {
+  std::string requestId;
+  std::string rawPath;
+  std::vector<std::string> segments;
+  std::optional<AppliedFault> fault;
+  std::optional<std::string> idempotencyKey;  // the header, when present
+  bool replayed = false;
+  bool closeConnection = false;  // the handler asked for it
+  bool provided = false;         // the body is produced while sent (stream, file)
+  bool noAnswer = false;         // reset-before: the connection is closed without an answer
+
+  FaultAction afterAction() const {
+    return fault && fault->spec.stage() == FaultStage::kAfter ? fault->spec.action
+                                                              : FaultAction::kNone;
+  }
+};
 
 // The body of one request, read through httplib's ContentReader (valid only while the
 // handler runs). Tracks whether it has been consumed.
@@ -299,8 +420,13 @@ class RequestBody : public BodyStream {
   bool complete_ = true;
 };
 
-HttpFrontend::HttpFrontend(const Router& router, KeyStore& keys, RateLimiter& limiter, bool quiet)
-    : router_(router), keys_(keys), limiter_(limiter) {
+HttpFrontend::HttpFrontend(const Router& router, const FrontendServices& services, bool quiet)
+    : router_(router),
+      keys_(services.keys),
+      limiter_(services.limiter),
+      faults_(services.faults),
+      idempotency_(services.idempotency),
+      log_(services.log) {
   server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   server_.set_keep_alive_max_count(kKeepAliveMaxCount);
   server_.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
@@ -308,8 +434,10 @@ HttpFrontend::HttpFrontend(const Router& router, KeyStore& keys, RateLimiter& li
   // SO_REUSEADDR but not httplib's default SO_REUSEPORT, which would let a second emulator
   // silently share a port instead of failing to bind. TCP_NODELAY (inherited by accepted
   // sockets): httplib writes headers and body separately, and Nagle's algorithm would hold the
-  // body back until the client's delayed ACK, some 40 ms per keep-alive request.
-  server_.set_socket_options([](socket_t sock) {
+  // body back until the client's delayed ACK, some 40 ms per keep-alive request. The socket is
+  // remembered so that bind() can lengthen its accept queue.
+  server_.set_socket_options([this](socket_t sock) {
+    listenFd_ = sock;
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
@@ -334,21 +462,31 @@ HttpFrontend::HttpFrontend(const Router& router, KeyStore& keys, RateLimiter& li
   server_.Options(".*", handler);
 
   // Errors raised by httplib itself (unparsable request, payload too large...) still get the
-  // JSON error envelope and a request id. Our own error responses already have a body.
+  // JSON error envelope and a request id, and are recorded in the request log (dispatch()
+  // records the others). Our own error responses already have a body.
   httplib::Server::HandlerWithResponse onError = [this](const httplib::Request& req,
                                                         httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string requestId = res.get_header_value("X-Request-ID");
-    if (requestId.empty()) {
+    if (requestId.empty()) {  // never reached dispatch()
       requestId = newRequestId();
       res.set_header("X-Request-ID", requestId);
+      const std::size_t q = req.target.find('?');
+      RequestRecord record;
+      record.requestId = requestId;
+      record.method = req.method;
+      record.path = req.target.substr(0, q);
+      record.query = q == std::string::npos ? std::string() : req.target.substr(q + 1);
+      record.status = res.status;
+      record.headers = clientHeaders(req);
+      log_.add(std::move(record));
     }
     if (!res.has_header("X-RateLimit-Limit")) {
       const auto credential = extractCredential(req.get_header_value("Authorization"),
                                                 req.get_header_value("X-API-Key"));
       setRateHeaders(res, limiter_.peek(bucketFor(credential, req.remote_addr)));
     }
-    const std::string code = codeForStatus(res.status);
+    const std::string code = errorCodeForStatus(res.status);
     res.set_content(
         dumpJson(errorBody(code, "HTTP error " + std::to_string(res.status) + " (" + code + ")",
                            requestId)),
@@ -402,6 +540,10 @@ int HttpFrontend::bind(const std::string& host, int port) {
   if (port_ < 0) {
     throw std::runtime_error("cannot bind " + host + ":" + std::to_string(port));
   }
+  // httplib listens with a backlog of 5: a burst of connections (parallel clients, or clients
+  // that connect and hang up) overflows it and the kernel drops SYNs, which clients retry only
+  // after a second. Listening again on the bound socket only changes its backlog.
+  if (listenFd_ >= 0) ::listen(listenFd_, SOMAXCONN);
   return port_;
 }
 
@@ -429,31 +571,80 @@ void HttpFrontend::stop() {
 
 void HttpFrontend::dispatch(const httplib::Request& req, httplib::Response& res,
                             RequestBody* body) {
-  const std::string requestId = newRequestId();
-  res.set_header("X-Request-ID", requestId);
-  bool closeConnection = false;
+  Exchange ex;
+  ex.requestId = newRequestId();
+  res.set_header("X-Request-ID", ex.requestId);
+  const std::size_t q = req.target.find('?');
+  ex.rawPath = req.target.substr(0, q);
+  ex.segments = splitPathSegments(ex.rawPath);
+  if (req.has_header("Idempotency-Key"))
+    ex.idempotencyKey = req.get_header_value("Idempotency-Key");
   try {
-    serve(req, res, requestId, body, closeConnection);
+    if (req.headers.size() > kMaxRequestHeaders) {
+      throw ApiError(431, "request_header_fields_too_large",
+                     "More than " + std::to_string(kMaxRequestHeaders) + " request headers");
+    }
+    std::optional<std::string> faultHeader;
+    if (req.has_header("X-Emu-Fault")) faultHeader = req.get_header_value("X-Emu-Fault");
+    ex.fault = faults_.take(req.method, ex.rawPath, ex.segments, faultHeader);
+    if (ex.fault) faults_.delay(ex.fault->spec);
+    if (ex.fault && ex.fault->spec.action == FaultAction::kResetBefore) {
+      ex.noAnswer = true;
+      res.status = 503;  // never sent: httplib needs a status to "write"
+      res.set_content("reset", "text/plain");
+    } else if (ex.fault && ex.fault->spec.stage() == FaultStage::kBefore) {
+      const FaultAnswer answer = faults_.beforeAnswer(ex.fault->spec, ex.requestId);
+      res.status = answer.status;
+      for (const auto& [name, value] : answer.headers)
+        res.set_header(name, value);
+      if (!answer.contentType.empty()) res.set_content(answer.body, answer.contentType);
+    } else {
+      serve(req, res, ex, body);
+    }
   } catch (const ApiError& error) {
-    writeError(res, error, requestId);
+    writeError(res, error, ex.requestId);
   } catch (const std::exception&) {
-    writeError(res, ApiError(500, "internal_error", "Internal error"), requestId);
+    writeError(res, ApiError(500, "internal_error", "Internal error"), ex.requestId);
   }
   if (!res.has_header("X-RateLimit-Limit")) {
-    // Refused before the rate limiter ran (unreadable or oversize body).
+    // Refused before the rate limiter ran (unreadable or oversize body, injected fault).
     const auto credential =
         extractCredential(req.get_header_value("Authorization"), req.get_header_value("X-API-Key"));
     setRateHeaders(res, limiter_.peek(bucketFor(credential, req.remote_addr)));
   }
+  if (ex.fault && !ex.noAnswer) {
+    for (const auto& [name, value] : faults_.retryHeaders(ex.fault->spec))
+      replaceHeader(res, name, value);
+    // Streams and files were damaged as they were set up (render()).
+    if (ex.afterAction() != FaultAction::kNone && !ex.provided) damageBody(res, ex.fault->spec);
+  }
   // A body the handler did not read (or read only in part) would otherwise be parsed as the
   // next request: drain it when small enough, else close the connection after this answer.
-  if (body && !body->complete()) {
+  if (body && !body->complete() && !ex.noAnswer) {
     const int status = res.status;  // httplib sets 400/413 when a read fails
-    if ((closeConnection || body->consumed() || !body->drain()) &&
+    if ((ex.closeConnection || body->consumed() || !body->drain()) &&
         res.get_header_value("Connection") != "close") {
       res.set_header("Connection", "close");
     }
     res.status = status;
+  }
+  // Recorded before anything is sent, so that a client that has its answer (or its reset) sees
+  // the request in the log.
+  if (!RequestLog::excluded(ex.segments)) {
+    RequestRecord record;
+    record.requestId = ex.requestId;
+    record.method = req.method;
+    record.path = ex.rawPath;
+    record.query = q == std::string::npos ? std::string() : req.target.substr(q + 1);
+    if (!ex.noAnswer) record.status = res.status;
+    record.fault = ex.fault ? ex.fault->toJson() : Json(nullptr);
+    record.idempotencyKey = ex.idempotencyKey;
+    record.replayed = ex.replayed;
+    record.headers = clientHeaders(req);
+    log_.add(std::move(record));
+  }
+  if (ex.noAnswer && !abortConnection(port_, req)) {
+    res.set_header("Connection", "close");  // not found (cannot happen): at least end it
   }
 }
 
@@ -481,18 +672,18 @@ void HttpFrontend::readBufferedBody(RequestBody& body, std::string& out) {
   if (multipart) out.clear();
 }
 
-void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
-                         const std::string& requestId, RequestBody* body, bool& closeConnection) {
+void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res, Exchange& ex,
+                         RequestBody* body) {
   const std::string& target = req.target;
   const std::size_t q = target.find('?');
   ApiRequest request;
   request.method = req.method;
-  request.rawPath = target.substr(0, q);
+  request.rawPath = ex.rawPath;
   request.rawQuery = q == std::string::npos ? std::string() : target.substr(q + 1);
-  request.segments = splitPathSegments(request.rawPath);
+  request.segments = ex.segments;
   request.query = parseQuery(request.rawQuery);
   request.headers.assign(req.headers.begin(), req.headers.end());
-  request.requestId = requestId;
+  request.requestId = ex.requestId;
 
   const Router::Match match = router_.match(req.method, request.segments);
   std::string bufferedBody;
@@ -536,16 +727,89 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
   requireAccess(match.route->access, request.principal);
   request.params = match.params;
 
-  struct CloseFlag {  // copies the handler's request even when it throws
-    const ApiRequest& request;
-    bool& out;
-    ~CloseFlag() { out = request.closeConnection; }
-  } closeFlag{request, closeConnection};
-  const Reply reply = match.route->handler(request);
+  // Idempotency-Key (spec section 6.6) on POST and PATCH outside the control plane. Requests
+  // whose body is streamed to the handler (uploads) are not kept, nor are requests for a
+  // server-sent event stream: see idempotency_store.hpp.
+  IdempotencyStore::Ticket ticket;
+  if (ex.idempotencyKey && (req.method == "POST" || req.method == "PATCH") &&
+      !FaultInjector::exempt(ex.segments)) {
+    IdempotencyStore::validateKey(*ex.idempotencyKey);
+    const bool streamed =
+        match.route->bodyMode == BodyMode::kStreamed ||
+        req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+    if (!streamed) {
+      IdempotencyStore::Begin begun =
+          idempotency_.begin(IdempotencyStore::scopeFor(credential.value_or(""), req.method,
+                                                        ex.rawPath, *ex.idempotencyKey),
+                             bufferedBody);
+      if (begun.replay) {
+        const IdempotencyStore::Stored& stored = *begun.replay;
+        res.status = stored.status;
+        for (const auto& [name, value] : stored.headers)
+          res.set_header(name, value);
+        res.set_header("Idempotent-Replayed", "true");
+        if (!stored.contentType.empty() || !stored.body.empty()) {
+          res.set_content(stored.body, stored.contentType);
+        }
+        ex.replayed = true;
+        return;
+      }
+      ticket = std::move(begun.ticket);
+    }
+  }
+
+  invoke(*match.route, request, req, res, ex);
+
+  // The true answer is kept before any fault damages it (dispatch()), so that a retry with the
+  // same key gets it back although the first answer was lost.
+  if (ticket && res.status < 500 && !ex.provided) {
+    IdempotencyStore::Stored stored;
+    stored.status = res.status;
+    stored.contentType = res.get_header_value("Content-Type");
+    stored.body = res.body;
+    for (const auto& [name, value] : res.headers) {
+      const bool own = name == "Content-Type" || name == "Content-Length" ||
+                       name == "X-Request-ID" || name.rfind("X-RateLimit-", 0) == 0;
+      if (!own) stored.headers.emplace_back(name, value);
+    }
+    ticket.complete(std::move(stored));
+  }
+}
+
+void HttpFrontend::invoke(const Route& route, ApiRequest& request, const httplib::Request& req,
+                          httplib::Response& res, Exchange& ex) {
+  try {
+    struct CloseFlag {  // copies the handler's request even when it throws
+      const ApiRequest& request;
+      bool& out;
+      ~CloseFlag() { out = request.closeConnection; }
+    } closeFlag{request, ex.closeConnection};
+    render(route.handler(request), req, res, ex);
+  } catch (const ApiError& error) {
+    writeError(res, error, ex.requestId);
+  } catch (const std::exception&) {
+    writeError(res, ApiError(500, "internal_error", "Internal error"), ex.requestId);
+  }
+}
+
+void HttpFrontend::render(Reply reply, const httplib::Request& req, httplib::Response& res,
+                          Exchange& ex) {
+  const FaultAction fault = ex.afterAction();
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers)
     res.set_header(name, value);
   if (reply.stream) {
+    if (fault == FaultAction::kMalformedJson || fault == FaultAction::kEmpty) {
+      // The stream runs to its end (its effects happen), then the answer is replaced.
+      DiscardSink discard;
+      try {
+        reply.stream->produce(discard);
+      } catch (const std::exception&) {
+      }
+      replaceBody(res, ex.fault->spec);
+      ex.provided = true;
+      return;
+    }
     // httplib 0.11 gzips a chunked text/* body for a client that accepts gzip, and its
     // compressor holds every event back until the end. The request object is the server's own
     // (mutable) one, alive for the whole exchange: forgetting Accept-Encoding keeps the events
@@ -557,17 +821,21 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
     };
     auto state = std::make_shared<State>();
     state->body = *reply.stream;
+    // A cutting fault lets the first chunk (the first event) through, then fails the stream as
+    // if the client had gone and closes the connection without the final empty chunk; a
+    // stream's length is not known in advance, so truncate cuts at the same place.
+    const bool cut = isCutAction(fault);
     res.set_chunked_content_provider(
         state->body.contentType,
-        [state](std::size_t, httplib::DataSink& sink) {
+        [state, cut](std::size_t, httplib::DataSink& sink) {
           state->started = true;
-          ChunkedSink out(sink);
+          ChunkedSink out(sink, cut ? std::optional<std::size_t>(1) : std::nullopt);
           try {
             state->body.produce(out);
           } catch (const std::exception&) {
             return false;  // the body cannot be finished: the connection is closed
           }
-          if (!out.ok()) return false;
+          if (!out.ok() || cut) return false;
           sink.done();
           return true;
         },
@@ -577,28 +845,38 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
             state->body.abandoned();
           }
         });
+    ex.provided = true;
     return;
   }
   if (reply.file) {
     for (const auto& [name, value] : reply.file->headers)
       res.set_header(name, value);
+    if (fault == FaultAction::kMalformedJson || fault == FaultAction::kEmpty) {
+      replaceBody(res, ex.fault->spec);
+      ex.provided = true;
+      return;
+    }
     if (reply.file->size == 0) {
       res.set_content(std::string(), reply.file->contentType.c_str());
       return;
     }
     const std::shared_ptr<const int> fd = reply.file->fd;
     const std::uint64_t size = reply.file->size;
+    // A cutting fault stops the download after cutPoint() bytes and closes the connection.
+    const std::uint64_t end = isCutAction(fault) ? cutPoint(fault, size) : size;
     res.set_content_provider(
         static_cast<std::size_t>(size), reply.file->contentType.c_str(),
-        [fd, size](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        [fd, end](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          if (offset >= end) return false;
           char buf[64 * 1024];
           const std::size_t want =
-              std::min({length, sizeof(buf), static_cast<std::size_t>(size - offset)});
+              std::min({length, sizeof(buf), static_cast<std::size_t>(end - offset)});
           const ssize_t n = ::pread(*fd, buf, want, static_cast<off_t>(offset));
           // A file that shrank meanwhile cannot honour its Content-Length: abort.
           if (n <= 0) return false;
           return sink.write(buf, static_cast<std::size_t>(n));
         });
+    ex.provided = true;
     return;
   }
   if (reply.raw) {
@@ -611,7 +889,7 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res,
   if (reply.bare) {
     out = reply.data;
   } else {
-    out = Json{{"data", reply.data}, {"meta", {{"requestId", requestId}}}};
+    out = Json{{"data", reply.data}, {"meta", {{"requestId", ex.requestId}}}};
     if (reply.extras.is_object()) {
       for (const auto& [name, value] : reply.extras.items())
         out[name] = value;

@@ -1,6 +1,7 @@
 // The HTTP front end: httplib::Server glue. Every request goes through one dispatcher that
-// splits the raw target into percent-decoded segments, applies the rate limit, authenticates,
-// routes, and renders the documented envelopes and headers.
+// splits the raw target into percent-decoded segments, applies injected faults, the rate limit
+// and authentication, routes, replays or keeps idempotent answers, renders the documented
+// envelopes and headers, and records the request in the request log.
 #pragma once
 
 #include <httplib.h>
@@ -10,16 +11,29 @@
 #include <thread>
 
 #include "auth.hpp"
+#include "fault_injector.hpp"
+#include "idempotency_store.hpp"
 #include "rate_limiter.hpp"
+#include "request_log.hpp"
 #include "router.hpp"
 
 namespace rtemu {
 
 class RequestBody;  // a request body read through httplib's ContentReader
+struct Exchange;    // what dispatch() learns about one request as it goes
+
+// The emulator's parts the front end consults for every request.
+struct FrontendServices {
+  KeyStore& keys;
+  RateLimiter& limiter;
+  FaultInjector& faults;
+  IdempotencyStore& idempotency;
+  RequestLog& log;
+};
 
 class HttpFrontend {
  public:
-  HttpFrontend(const Router& router, KeyStore& keys, RateLimiter& limiter, bool quiet);
+  HttpFrontend(const Router& router, const FrontendServices& services, bool quiet);
   ~HttpFrontend();
   HttpFrontend(const HttpFrontend&) = delete;
   HttpFrontend& operator=(const HttpFrontend&) = delete;
@@ -34,17 +48,24 @@ class HttpFrontend {
  private:
   // `body` is null for methods without a body (GET, OPTIONS).
   void dispatch(const httplib::Request& req, httplib::Response& res, RequestBody* body);
-  void serve(const httplib::Request& req, httplib::Response& res, const std::string& requestId,
-             RequestBody* body, bool& closeConnection);
+  void serve(const httplib::Request& req, httplib::Response& res, Exchange& ex, RequestBody* body);
+  // Runs the matched route's handler and renders its reply (or its ApiError) into `res`.
+  void invoke(const Route& route, ApiRequest& request, const httplib::Request& req,
+              httplib::Response& res, Exchange& ex);
+  void render(Reply reply, const httplib::Request& req, httplib::Response& res, Exchange& ex);
   static void readBufferedBody(RequestBody& body, std::string& out);
 
   const Router& router_;
   KeyStore& keys_;
   RateLimiter& limiter_;
+  FaultInjector& faults_;
+  IdempotencyStore& idempotency_;
+  RequestLog& log_;
   httplib::Server server_;
   std::thread thread_;
   std::atomic<bool> threadDone_{false};
   int port_ = -1;
+  int listenFd_ = -1;  // the listening socket (owned by server_)
 };
 
 }  // namespace rtemu

@@ -1,5 +1,6 @@
 #include "json_util.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 
@@ -14,6 +15,38 @@ const Json* presentField(const Json& obj, const char* field) {
   return &*it;
 }
 
+// Request bodies nest at most this deep. nlohmann::json parses iteratively, but copying,
+// comparing and serialising a value recurse once per level: a body of a few MiB of '[' would
+// overflow the stack the first time it is stored and read back.
+constexpr std::size_t kMaxBodyDepth = 128;
+
+// The deepest nesting of arrays and objects in `text` (brackets inside strings do not count).
+std::size_t nestingDepth(const std::string& text) {
+  std::size_t depth = 0;
+  std::size_t deepest = 0;
+  bool inString = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (inString) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        inString = false;
+      }
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > kMaxBodyDepth) return deepest;  // enough to refuse it
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
 
 std::string dumpJson(const Json& value) {
@@ -22,6 +55,11 @@ std::string dumpJson(const Json& value) {
 
 Json parseJsonObjectBody(const std::string& body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return Json::object();
+  if (nestingDepth(body) > kMaxBodyDepth) {
+    throw ApiError(400, "validation_error",
+                   "Request body nests deeper than " + std::to_string(kMaxBodyDepth) + " levels")
+        .withDetails("body", "nested too deeply");
+  }
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     throw ApiError(400, "validation_error", "Request body is not valid JSON")

@@ -21,7 +21,8 @@ using Json = nlohmann::json;
 std::string dumpJson(const Json& value);
 
 // Parses a request body that must be a JSON object. An empty (or all-whitespace) body is
-// treated as {}. Anything else that is not an object -> 400 validation_error.
+// treated as {}. Anything else that is not an object, or that nests arrays and objects more
+// than 128 levels deep -> 400 validation_error.
 Json parseJsonObjectBody(const std::string& body);
 
 // The JSON document in `file`; null when the file is missing or does not parse.

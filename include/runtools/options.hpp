@@ -86,6 +86,9 @@ struct CallOptions {
   std::optional<std::string> idempotencyKey;
   /// Stops calls (and their waits and retries) with CancelledError.
   std::optional<CancellationToken> cancellation;
+  /// Extra headers for these calls, added to (or replacing) the client's
+  /// ClientOptions::headers. Same rules as those.
+  HttpHeaders headers;
 };
 
 /// The `X-RateLimit-*` figures of the last response that carried them.
@@ -127,6 +130,11 @@ struct ClientOptions {
   RetryPolicy retryPolicy;
   /// Appended to the `User-Agent` header (e.g. "my-engine/2.1").
   std::string userAgentSuffix;
+  /// Extra headers sent with every request (tracing ids, a gateway's
+  /// routing header). Credentials, `Host`, `Content-Length`,
+  /// `Content-Type`, `Transfer-Encoding` and `Idempotency-Key` (see
+  /// CallOptions::idempotencyKey) are set by the SDK and cannot be given here.
+  HttpHeaders headers;
   /// Receives a record per exchange at `logLevel` or above (none when empty).
   Logger logger;
   LogLevel logLevel = LogLevel::Info;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "internal/http_syntax.hpp"
 #include "runtools/errors.hpp"
 
 namespace runtools::internal {
@@ -100,6 +101,22 @@ std::string normalizeBaseUrl(const std::string& url, const char* optionName, con
   return out;
 }
 
+std::optional<std::string> extraHeadersProblem(const HttpHeaders& headers) {
+  static constexpr const char* kOwned[] = {"X-API-Key",      "Authorization",     "Host",
+                                           "Content-Length", "Transfer-Encoding", "Content-Type",
+                                           "Idempotency-Key"};
+  for (const auto& [name, value] : headers) {
+    if (!isToken(name)) return "\"" + name + "\" is not a valid header name";
+    for (const char* owned : kOwned) {
+      if (equalsIgnoreCase(name, owned)) return name + " is set by the SDK";
+    }
+    if (hasControlCharacters(value)) {
+      return name + " contains CR, LF or other control characters";
+    }
+  }
+  return std::nullopt;
+}
+
 ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env) {
   ResolvedConfig config;
 
@@ -181,6 +198,10 @@ ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env)
     }
   }
   config.userAgentSuffix = options.userAgentSuffix;
+  if (auto problem = extraHeadersProblem(options.headers)) {
+    throw ConfigurationError("ClientOptions::headers: " + *problem);
+  }
+  config.headers = options.headers;
   config.authHeaderStyle = options.authHeaderStyle;
   config.logger = options.logger;
   config.logLevel = options.logLevel;

@@ -29,6 +29,7 @@ struct ResolvedConfig {
   AuthHeaderStyle authHeaderStyle = AuthHeaderStyle::XApiKey;
   Logger logger;
   LogLevel logLevel = LogLevel::Info;
+  HttpHeaders headers;
   /// For the default transport.
   CurlTransportOptions transportOptions;
 };
@@ -38,6 +39,10 @@ using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
 
 /// The process environment.
 std::optional<std::string> processEnvironment(const char* name);
+
+/// Why `headers` cannot be sent as extra headers (a header the SDK owns, an
+/// invalid name, a value with control characters); nullopt when they can.
+std::optional<std::string> extraHeadersProblem(const HttpHeaders& headers);
 
 /// Applies option > environment variable > default, and validates the result.
 /// Empty strings count as unset. Throws ConfigurationError.

@@ -202,7 +202,7 @@ void throwApiError(const HttpResponse& response, const Redactor& redact, int att
     case 429:
       throw RateLimitError(
           status, code, message, requestId, body,
-          serverRetryAfter(status, response.headers, std::chrono::system_clock::now()));
+          serverRetryAfter(status, response.headers, std::chrono::system_clock::now()), attempts);
     default:
       if (status >= 500) throw ServerError(status, code, message, requestId, body, attempts);
       throw ApiError(status, code, message, requestId, body, attempts);

@@ -10,19 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "internal/http_syntax.hpp"
+
 #include "runtools/common.hpp"
 
 namespace runtools::internal {
 namespace {
 
 using std::chrono::milliseconds;
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
@@ -157,7 +152,12 @@ std::optional<milliseconds> serverRetryAfter(int status, const HttpHeaders& head
       return untilEpoch(std::chrono::duration<double>(date->time_since_epoch()).count(), now);
     }
   }
-  if (status == 429) {
+  // The window's reset time is the wait only when the window is used up: a
+  // 429 with requests left in the window comes from another limit (bursts,
+  // concurrency), for which the ordinary backoff is the better guess.
+  const auto remaining = headers.get("X-RateLimit-Remaining");
+  const auto left = remaining ? parseNumber(*remaining) : std::nullopt;
+  if (status == 429 && (!left || *left <= 0)) {
     if (auto reset = headers.get("X-RateLimit-Reset")) {
       if (auto epoch = parseNumber(*reset)) return untilEpoch(*epoch, now);
     }

@@ -56,6 +56,18 @@ ServiceClient::ServiceClient(ServiceSettings settings, std::shared_ptr<Transport
   if (settings_.userAgent.empty()) settings_.userAgent = defaultUserAgent({});
 }
 
+const nlohmann::json& ApiResponse::object(const char* what) const {
+  if (!envelope.data.is_object()) {
+    throw InvalidResponseError(
+        status,
+        "HTTP " + std::to_string(status) + " response carries no " + what + " object (got " +
+            (body.empty() && envelope.data.is_null() ? std::string("an empty body")
+                                                     : std::string(envelope.data.type_name())) +
+            ")");
+  }
+  return envelope.data;
+}
+
 HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
   HttpRequest http;
   http.method = request.method;
@@ -66,6 +78,8 @@ HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
   const bool rawBody = request.rawResponse || request.bodySink;
   http.headers.add("Accept", rawBody ? "*/*" : "application/json");
   http.headers.add("User-Agent", settings_.userAgent);
+  for (const auto& [name, value] : settings_.headers)
+    http.headers.set(name, value);
   for (const auto& [name, value] : request.headers)
     http.headers.set(name, value);
   http.bodySink = request.bodySink;

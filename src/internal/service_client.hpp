@@ -61,6 +61,9 @@ struct ApiResponse {
   std::string body;
 
   const nlohmann::json& data() const noexcept { return envelope.data; }
+  /// `data` when it is a JSON object (a resource); InvalidResponseError
+  /// naming `what` otherwise (an empty 200, a proxy's stray answer).
+  const nlohmann::json& object(const char* what) const;
 };
 
 /// The rate-limit figures shared by a client and its copies.
@@ -87,6 +90,8 @@ struct ServiceSettings {
   std::function<double()> random;
   Logger logger;
   LogLevel logLevel = LogLevel::Info;
+  /// Extra headers of ClientOptions and CallOptions, already validated.
+  HttpHeaders headers;
   /// Overrides set through RunTools::with().
   CallOptions callOptions;
   std::shared_ptr<RateLimitState> rateLimits;

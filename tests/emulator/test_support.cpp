@@ -356,6 +356,71 @@ std::string rawExchange(int port, const std::string& request,
   return answer;
 }
 
+RawAnswer rawRequest(int port, const std::string& request, RawRead read) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may close before reading everything
+    sent += static_cast<std::size_t>(n);
+  }
+  RawAnswer answer;
+  if (read == RawRead::kHangUp) {
+    ::close(fd);
+    return answer;
+  }
+  char buf[4096];
+  while (!(read == RawRead::kUntilAnswer && parseAnswer(answer.bytes).complete)) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 15000) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      answer.closed = true;
+      answer.reset = n < 0 && errno == ECONNRESET;
+      break;
+    }
+    answer.bytes.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+ParsedAnswer parseAnswer(const std::string& bytes) {
+  ParsedAnswer out;
+  const std::size_t end = bytes.find("\r\n\r\n");
+  if (end == std::string::npos || bytes.rfind("HTTP/1.1 ", 0) != 0) return out;
+  out.status = std::atoi(bytes.substr(9, 3).c_str());
+  std::size_t start = bytes.find("\r\n") + 2;
+  while (start < end) {
+    const std::size_t nl = bytes.find("\r\n", start);
+    const std::string line = bytes.substr(start, nl - start);
+    const std::size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      const std::size_t value = line.find_first_not_of(' ', colon + 1);
+      out.headers.emplace(line.substr(0, colon),
+                          value == std::string::npos ? std::string() : line.substr(value));
+    }
+    start = nl + 2;
+  }
+  out.body = bytes.substr(end + 4);
+  const auto length = out.headers.find("Content-Length");
+  const auto encoding = out.headers.find("Transfer-Encoding");
+  if (length != out.headers.end()) {
+    out.complete = out.body.size() >= std::strtoull(length->second.c_str(), nullptr, 10);
+  } else if (encoding != out.headers.end() && encoding->second == "chunked") {
+    out.complete =
+        out.body.size() >= 5 && out.body.compare(out.body.size() - 5, 5, "0\r\n\r\n") == 0;
+  }
+  return out;
+}
+
 Child::Child(const std::vector<std::string>& args) {
   int fds[2];
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);

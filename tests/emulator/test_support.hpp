@@ -145,6 +145,33 @@ class TempDir {
 std::string rawExchange(int port, const std::string& request,
                         const std::function<bool(const std::string&)>& stopAfter = nullptr);
 
+// What a raw connection received.
+struct RawAnswer {
+  std::string bytes;    // everything received
+  bool closed = false;  // the server ended the connection (EOF or reset), not a timeout
+  bool reset = false;   // ... with a reset (ECONNRESET)
+};
+
+enum class RawRead {
+  kUntilClose,   // until the server ends the connection
+  kUntilAnswer,  // until one complete answer arrived (by Content-Length or chunked framing),
+                 // or the server ends the connection
+  kHangUp,       // nothing: the connection is closed right after sending
+};
+
+// Sends `request` (raw bytes) on a new loopback connection, then reads as `read` says (giving up
+// after 15 s without data).
+RawAnswer rawRequest(int port, const std::string& request, RawRead read = RawRead::kUntilClose);
+
+// An HTTP/1.1 answer split into its parts (headers keyed case-insensitively).
+struct ParsedAnswer {
+  int status = 0;  // 0 when there was no complete status line and header block
+  httplib::Headers headers;
+  std::string body;       // the bytes after the header block, as received (chunk framing kept)
+  bool complete = false;  // the body is as long as its framing says
+};
+ParsedAnswer parseAnswer(const std::string& bytes);
+
 // A child process with its stdout on a pipe (the runtools-emulator binary).
 class Child {
  public:

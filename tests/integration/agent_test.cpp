@@ -153,7 +153,7 @@ TEST_CASE("streamed events arrive while the run is still running") {
   CHECK(rt.agent.stream("counter", "/count 3").result == "1 2 3");
 }
 
-TEST_CASE("the callback stops a stream early; the platform then cancels the run") {
+TEST_CASE("the callback stops a stream early, the platform then cancels the run") {
   test::EmulatorEnv env;
   RunTools rt = env.client();
   rt.agent.upsert(managedAgent("counter"));

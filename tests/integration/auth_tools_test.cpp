@@ -15,19 +15,9 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// A raw request to the emulator, bypassing the SDK (control plane, checks on
-// exact response bodies).
-HttpResponse raw(test::EmulatorEnv& env, const std::string& method, const std::string& path,
+HttpResponse raw(const test::EmulatorEnv& env, const std::string& method, const std::string& path,
                  const std::string& body = "", bool withKey = true) {
-  HttpRequest request;
-  request.method = method;
-  request.url = env.baseUrl() + path;
-  if (withKey) request.headers.add("X-API-Key", env.apiKey());
-  if (!body.empty()) {
-    request.headers.add("Content-Type", "application/json");
-    request.body = body;
-  }
-  return makeCurlTransport()->send(request);
+  return env.raw(method, path, body, withKey);
 }
 
 std::string queryValue(const std::string& url, const std::string& key) {

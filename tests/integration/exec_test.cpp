@@ -88,7 +88,7 @@ TEST_CASE("background children do not hold exec open after the command ends") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(25));
 }
 
-TEST_CASE("env is merged over the sandbox's env; cwd maps below /workspace") {
+TEST_CASE("env is merged over the sandbox's env, cwd maps below /workspace") {
   CreateSandboxOptions options;
   options.env = {{"FROM_SANDBOX", "s"}, {"OVERRIDE", "sandbox"}};
   RunningSandbox s(options);

@@ -117,7 +117,7 @@ TEST_CASE("waitForReady reports a sandbox that failed to start") {
   }
 }
 
-TEST_CASE("names are unique among live sandboxes; update renames") {
+TEST_CASE("names are unique among live sandboxes, update renames") {
   test::EmulatorEnv env;
   RunTools rt = env.client();
   CreateSandboxOptions options;

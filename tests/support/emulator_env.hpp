@@ -10,6 +10,7 @@
 #include <rtemu/emulator.hpp>
 
 #include "runtools/client.hpp"
+#include "runtools/http.hpp"
 
 namespace runtools::test {
 
@@ -47,8 +48,24 @@ class EmulatorEnv {
 
   RunTools client(const std::string& key = "") const { return RunTools(options(key)); }
 
+  /// A request straight to the emulator, bypassing the SDK (the control
+  /// plane, checks on exact response bodies), with the default key.
+  HttpResponse raw(const std::string& method, const std::string& path, const std::string& body = "",
+                   bool withKey = true) const {
+    HttpRequest request;
+    request.method = method;
+    request.url = baseUrl() + path;
+    if (withKey) request.headers.add("X-API-Key", apiKey());
+    if (!body.empty()) {
+      request.headers.add("Content-Type", "application/json");
+      request.body = body;
+    }
+    return transport_->send(request);
+  }
+
  private:
   std::unique_ptr<rtemu::Emulator> emulator_;
+  std::shared_ptr<Transport> transport_ = makeCurlTransport();
 };
 
 }  // namespace runtools::test

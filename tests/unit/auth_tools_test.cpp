@@ -40,7 +40,7 @@ TEST_CASE("SecretString never prints its value") {
   CHECK(moved.reveal() == "hunter2-value");
 }
 
-TEST_CASE("a tool failure inside the tool is a value; an unknown tool is an exception") {
+TEST_CASE("a tool failure inside the tool is a value, an unknown tool is an exception") {
   test::FakeServices fake(allServices());
   ToolsClient tools(fake.services->tools);
   fake.transport->enqueueJson(200, test::envelope({{"success", false},
@@ -87,7 +87,7 @@ TEST_CASE("per-request tool credentials never reach an error message") {
   CHECK(body["credentialOverrides"]["accessToken"] == "GITHUB_TOKEN");
 }
 
-TEST_CASE("secrets: set sends the value once and keeps it out of errors; reveal wraps it") {
+TEST_CASE("secrets: set sends the value once and keeps it out of errors, reveal wraps it") {
   test::FakeServices fake(allServices());
   SecretsClient secrets(fake.services->tools);
   fake.transport->enqueueJson(

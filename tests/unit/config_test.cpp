@@ -6,6 +6,7 @@
 #include "internal/config.hpp"
 #include "runtools/client.hpp"
 #include "runtools/errors.hpp"
+#include "runtools/testing/fake_transport.hpp"
 
 using runtools::ClientOptions;
 using runtools::ConfigurationError;
@@ -59,7 +60,7 @@ TEST_CASE("an empty option or variable counts as unset") {
   CHECK(config.apiUrl == "https://api.runtools.ai");
 }
 
-TEST_CASE("an API key wins over an access token; explicit options win over the environment") {
+TEST_CASE("an API key wins over an access token, explicit options win over the environment") {
   Env env{{{"RUNTOOLS_API_KEY", "rt_test_env"}, {"RUNTOOLS_ACCESS_TOKEN", "eyJenv"}}};
   ClientOptions both;
   both.apiKey = "rt_test_opt";
@@ -176,4 +177,51 @@ TEST_CASE("the RunTools constructor reads the process environment") {
       ::unsetenv(name.c_str());
     }
   }
+}
+
+TEST_CASE("extra headers go with every request, per call too, and never replace the SDK's own") {
+  using namespace runtools;
+  auto transport = std::make_shared<testing::FakeTransport>();
+  transport->setHandler([](const HttpRequest&) {
+    return HttpResponse{200, {}, R"({"data":{"id":"s","status":"running"}})"};
+  });
+  ClientOptions options;
+  options.apiKey = "rt_test_extraheadersextraheaders00";
+  options.apiUrl = "https://api.example.test";
+  options.headers.set("X-Trace-Id", "trace-1");
+  options.headers.set("X-Team", "engine");
+  options.transport = transport;
+  RunTools rt(options);
+
+  rt.sandbox.get("s").refresh();
+  auto sent = transport->lastRequest().headers;
+  CHECK(sent.get("X-Trace-Id") == "trace-1");
+  CHECK(sent.get("X-Team") == "engine");
+  CHECK(sent.get("X-API-Key") == "rt_test_extraheadersextraheaders00");
+
+  CallOptions call;
+  call.headers.set("x-trace-id", "trace-2");  // names compare case-insensitively
+  rt.with(call).sandbox.get("s").refresh();
+  sent = transport->lastRequest().headers;
+  CHECK(sent.get("X-Trace-Id") == "trace-2");
+  CHECK(sent.get("X-Team") == "engine");
+
+  rt.sandbox.get("s").refresh();  // the original client is unchanged
+  CHECK(transport->lastRequest().headers.get("X-Trace-Id") == "trace-1");
+
+  for (const char* owned : {"X-API-Key", "authorization", "Host", "Content-Length", "Content-Type",
+                            "Transfer-Encoding", "Idempotency-Key"}) {
+    ClientOptions bad = options;
+    bad.headers.set(owned, "x");
+    CHECK_THROWS_AS(RunTools(bad), ConfigurationError);
+    CallOptions badCall;
+    badCall.headers.set(owned, "x");
+    CHECK_THROWS_AS(rt.with(badCall), InvalidArgumentError);
+  }
+  ClientOptions split = options;
+  split.headers.set("X-Trace-Id", "a\r\nX-Injected: 1");
+  CHECK_THROWS_WITH(RunTools(split), Catch::Contains("control characters"));
+  ClientOptions badName = options;
+  badName.headers.set("Bad Name", "x");
+  CHECK_THROWS_AS(RunTools(badName), ConfigurationError);
 }

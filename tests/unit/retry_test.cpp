@@ -31,7 +31,7 @@ TEST_CASE("backoff doubles from the initial delay and is capped") {
   CHECK(backoffDelay(50, policy, 0.3) == milliseconds(8000));
 }
 
-TEST_CASE("full jitter spreads the delay over (0, cap]; partial jitter over a band") {
+TEST_CASE("full jitter spreads the delay over (0, cap], partial jitter over a band") {
   RetryPolicy policy;  // full jitter
   CHECK(backoffDelay(1, policy, 0.0) == milliseconds(1000));
   CHECK(backoffDelay(1, policy, 0.5) == milliseconds(500));
@@ -54,6 +54,11 @@ TEST_CASE("Retry-After in seconds, as an HTTP date, retry-after-ms, X-RateLimit-
         milliseconds(0));
   CHECK(serverRetryAfter(429, {{"X-RateLimit-Reset", "1800000010"}}, kNow) == milliseconds(10000));
   CHECK_FALSE(serverRetryAfter(503, {{"X-RateLimit-Reset", "1800000010"}}, kNow));
+  // The reset applies when the window is used up, not to a 429 from another limit.
+  CHECK(serverRetryAfter(429, {{"X-RateLimit-Remaining", "0"}, {"X-RateLimit-Reset", "1800000010"}},
+                         kNow) == milliseconds(10000));
+  CHECK_FALSE(serverRetryAfter(
+      429, {{"X-RateLimit-Remaining", "998"}, {"X-RateLimit-Reset", "1800000010"}}, kNow));
   CHECK_FALSE(serverRetryAfter(503, {{"Retry-After", "soon"}}, kNow));
   CHECK_FALSE(serverRetryAfter(503, {}, kNow));
 }

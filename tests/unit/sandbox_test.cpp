@@ -83,7 +83,7 @@ TEST_CASE("create validates mounts and numbers before sending") {
   CHECK_NOTHROW(sandboxes.create(good));
 }
 
-TEST_CASE("get returns a handle without any request; ids are encoded as one segment") {
+TEST_CASE("get returns a handle without any request, ids are encoded as one segment") {
   test::FakeServices fake;
   SandboxClient sandboxes(fake.api());
   auto handle = sandboxes.get("../admin");
@@ -99,7 +99,7 @@ TEST_CASE("get returns a handle without any request; ids are encoded as one segm
   CHECK_THROWS_AS(sandboxes.get(""), InvalidArgumentError);
 }
 
-TEST_CASE("list follows cursors across pages; listPage returns one page") {
+TEST_CASE("list follows cursors across pages, listPage returns one page") {
   test::FakeServices fake;
   SandboxClient sandboxes(fake.api());
   fake.transport->enqueueJson(

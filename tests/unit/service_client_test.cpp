@@ -42,7 +42,7 @@ TEST_CASE("requests carry /v1, the API key header, a User-Agent and JSON") {
   CHECK(json::parse(request.body) == json{{"template", "base-ubuntu"}});
 }
 
-TEST_CASE("access tokens use Authorization: Bearer; key header styles are configurable") {
+TEST_CASE("access tokens use Authorization: Bearer, key header styles are configurable") {
   ClientOptions token;
   token.accessToken = "eyJhbGciOi.token";
   test::FakeServices a(token);
@@ -155,7 +155,7 @@ TEST_CASE("a POST is retried when the connection failed before sending") {
   CHECK(fake.transport->requests().size() == 2);
 }
 
-TEST_CASE("an idempotent action POST is retried; a POST without a key is not, even on 429") {
+TEST_CASE("an idempotent action POST is retried, a POST without a key is not, even on 429") {
   ClientOptions noKeys;
   noKeys.retryPolicy.idempotencyKeys = false;
   test::FakeServices fake(noKeys);
