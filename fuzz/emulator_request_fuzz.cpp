@@ -2,7 +2,8 @@
 // request in HTTP/1.1 shape ("METHOD TARGET\n", header lines, a blank line,
 // the body); each part goes through the parser the emulator uses for it:
 // path segments and percent-decoding, the query string, cursors, workspace
-// paths (whose confinement rules are checked as invariants) and JSON bodies.
+// paths (whose confinement rules are checked as invariants), X-Emu-Fault
+// headers, and JSON bodies (also as /_emu/faults schedules).
 // Parsers may refuse input with rtemu::ApiError (a 4xx); anything else that
 // escapes, or a broken invariant, is a finding.
 
@@ -14,6 +15,7 @@
 
 #include "api_error.hpp"
 #include "encoding.hpp"
+#include "fault_injector.hpp"
 #include "json_util.hpp"
 #include "workspace_fs.hpp"
 
@@ -54,9 +56,31 @@ void cursor(const std::string& text) {
   require(again && *again == *decoded);
 }
 
+void faultHeader(const std::string& value) {
+  try {
+    std::string key;
+    const rtemu::FaultSpec spec = rtemu::parseFaultHeader(value, key);
+    require(!key.empty());
+    require(spec.count >= 1);
+    (void)rtemu::dumpJson(spec.toJson());
+  } catch (const rtemu::ApiError&) {
+  }
+}
+
+void faultSchedule(const rtemu::Json& parsed) {
+  try {
+    const rtemu::FaultSpec spec = rtemu::parseFaultBody(parsed);
+    require(spec.count >= 1);
+    (void)spec.matches("GET", "/v1/sandboxes");
+    (void)rtemu::dumpJson(spec.toJson());
+  } catch (const rtemu::ApiError&) {
+  }
+}
+
 void body(const std::string& text) {
   try {
     const rtemu::Json parsed = rtemu::parseJsonObjectBody(text);
+    faultSchedule(parsed);
     require(parsed.is_object());
     (void)rtemu::dumpJson(parsed);  // invalid UTF-8 never escapes as an exception
     (void)rtemu::readString(parsed, "name");
@@ -99,7 +123,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (key == "cursor") cursor(value);
     if (key == "id" || key == "path" || key == "target") workspacePathFromString(value);
   }
-  (void)headers;
+  std::size_t start = 0;
+  while (start < headers.size()) {
+    const auto end = std::min(headers.find('\n', start), headers.size());
+    const std::string line = headers.substr(start, end - start);
+    const auto colon = line.find(':');
+    if (colon != std::string::npos && line.compare(0, colon, "X-Emu-Fault") == 0) {
+      faultHeader(line.substr(line.find_first_not_of(' ', colon + 1) == std::string::npos
+                                  ? line.size()
+                                  : line.find_first_not_of(' ', colon + 1)));
+    }
+    start = end + 1;
+  }
   body(payload);
   return 0;
 }

@@ -31,7 +31,7 @@ TEST_CASE("backoff doubles from the initial delay and is capped") {
   CHECK(backoffDelay(50, policy, 0.3) == milliseconds(8000));
 }
 
-TEST_CASE("full jitter spreads the delay over (0, cap], partial jitter over a band") {
+TEST_CASE("full jitter spreads the delay up to the cap, partial jitter over a band") {
   RetryPolicy policy;  // full jitter
   CHECK(backoffDelay(1, policy, 0.0) == milliseconds(1000));
   CHECK(backoffDelay(1, policy, 0.5) == milliseconds(500));
