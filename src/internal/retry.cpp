@@ -169,9 +169,10 @@ milliseconds backoffDelay(int attempt, const RetryPolicy& policy, double unit) {
   const double base = static_cast<double>(policy.initialDelay.count()) *
                       std::pow(2.0, static_cast<double>(std::clamp(attempt, 0, 30)));
   const double capped = std::min(base, static_cast<double>(policy.maxDelay.count()));
-  // Full jitter at 1: a uniform wait in (0, capped]; none at 0.
+  // Full jitter at 1: a uniform wait in (0, capped]; none at 0. Rounded up,
+  // so that a retry never follows its failure without any pause.
   const double factor = 1.0 - std::clamp(policy.jitter, 0.0, 1.0) * std::clamp(unit, 0.0, 1.0);
-  return milliseconds(static_cast<std::int64_t>(std::max(0.0, capped * factor)));
+  return milliseconds(static_cast<std::int64_t>(std::ceil(std::max(0.0, capped * factor))));
 }
 
 }  // namespace runtools::internal

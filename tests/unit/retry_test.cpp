@@ -36,6 +36,8 @@ TEST_CASE("full jitter spreads the delay up to the cap, partial jitter over a ba
   CHECK(backoffDelay(1, policy, 0.0) == milliseconds(1000));
   CHECK(backoffDelay(1, policy, 0.5) == milliseconds(500));
   CHECK(backoffDelay(1, policy, 0.999).count() == Approx(1).margin(1));
+  // Never zero: the smallest draw still pauses for a millisecond.
+  CHECK(backoffDelay(0, policy, 0.9999999) == milliseconds(1));
   policy.jitter = 0.2;
   CHECK(backoffDelay(1, policy, 0.0) == milliseconds(1000));
   CHECK(backoffDelay(1, policy, 0.5) == milliseconds(900));
