@@ -14,11 +14,11 @@ build=${BUILD_DIR:-$root/build-fuzz}
 
 CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRUNTOOLS_FUZZ=ON -DRUNTOOLS_BUILD_TESTS=OFF -DRUNTOOLS_BUILD_EXAMPLES=OFF \
+  -DRUNTOOLS_BUILD_EMULATOR=OFF \
   -DRUNTOOLS_BUILD_BENCH=OFF -DRUNTOOLS_INSTALL=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
   >/dev/null
-targets=(envelope_fuzz sse_fuzz)
-[ -f "$root/fuzz/emulator_request_fuzz.cpp" ] && targets+=(emulator_request_fuzz)
+targets=(envelope_fuzz sse_fuzz emulator_request_fuzz)
 cmake --build "$build" --parallel "$(nproc)" --target "${targets[@]}"
 
 scratch=$(mktemp -d)
