@@ -12,6 +12,7 @@
 #include <string>
 
 #include "emulator_process.hpp"
+#include "process_memory.hpp"
 #include "runtools/runtools.hpp"
 
 namespace fs = std::filesystem;
@@ -19,21 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-long statusKb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
-
-bool resetPeakRss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
-}
+using runtools::test::resetPeakRss;
+using runtools::test::statusKb;
 
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();

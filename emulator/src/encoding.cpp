@@ -1,5 +1,7 @@
 #include "encoding.hpp"
 
+#include <cctype>
+
 namespace rtemu {
 namespace {
 
@@ -179,6 +181,17 @@ QueryParams parseQuery(std::string_view rawQuery) {
     start = amp + 1;
   }
   return params;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace rtemu

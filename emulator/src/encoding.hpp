@@ -33,6 +33,9 @@ std::string percentDecode(std::string_view text, bool plusIsSpace);
 // "a%2Fb" stays ONE segment "a/b". The leading '/' does not produce an empty first segment.
 std::vector<std::string> splitPathSegments(std::string_view rawPath);
 
+// ASCII case-insensitive equality (header names).
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
 // Ordered list of (key, value) pairs; keys may repeat ("tag=a&tag=b").
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 QueryParams parseQuery(std::string_view rawQuery);

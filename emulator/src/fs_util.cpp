@@ -83,4 +83,12 @@ std::int64_t directorySizeBytes(const std::filesystem::path& dir) {
   return total;
 }
 
+void removeTree(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::filesystem::remove_all(dir, ec);
+    if (!ec) return;
+  }
+}
+
 }  // namespace rtemu

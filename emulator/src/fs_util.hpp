@@ -49,4 +49,9 @@ bool writeFileAtomically(const std::filesystem::path& file, const std::string& c
 // that vanish meanwhile are skipped).
 std::int64_t directorySizeBytes(const std::filesystem::path& dir);
 
+// Removes a directory tree, best effort: retried briefly, because a process killed a moment
+// ago may still be finishing a write. Never follows symlinks (a link inside the tree is
+// removed, not its target).
+void removeTree(const std::filesystem::path& dir);
+
 }  // namespace rtemu

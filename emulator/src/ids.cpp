@@ -42,40 +42,11 @@ std::string randomHex(std::size_t n) {
 }
 
 std::string randomAlnum(std::size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  constexpr unsigned kSize = sizeof(kAlphabet) - 1;  // 62
-  constexpr unsigned kLimit = 256 - (256 % kSize);   // rejection bound for a uniform draw
-  std::string out;
-  out.reserve(n);
-  unsigned char buf[64];
-  while (out.size() < n) {
-    fillRandom(buf, sizeof(buf));
-    for (unsigned char b : buf) {
-      if (b >= kLimit) continue;
-      out.push_back(kAlphabet[b % kSize]);
-      if (out.size() == n) break;
-    }
-  }
-  return out;
+  return randomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n);
 }
 
 std::string randomLowerAlnum(std::size_t n) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  constexpr unsigned kSize = sizeof(kAlphabet) - 1;  // 36
-  constexpr unsigned kLimit = 256 - (256 % kSize);   // rejection bound for a uniform draw
-  std::string out;
-  out.reserve(n);
-  unsigned char buf[64];
-  while (out.size() < n) {
-    fillRandom(buf, sizeof(buf));
-    for (unsigned char b : buf) {
-      if (b >= kLimit) continue;
-      out.push_back(kAlphabet[b % kSize]);
-      if (out.size() == n) break;
-    }
-  }
-  return out;
+  return randomFrom("abcdefghijklmnopqrstuvwxyz0123456789", n);
 }
 
 std::string randomFrom(const std::string& alphabet, std::size_t n) {

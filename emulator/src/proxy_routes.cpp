@@ -6,24 +6,13 @@
 #include <cctype>
 
 #include "api_error.hpp"
+#include "encoding.hpp"
 
 namespace rtemu {
 namespace {
 
 constexpr time_t kConnectTimeoutSeconds = 5;
 constexpr time_t kReadTimeoutSeconds = 60;
-
-bool equalsIgnoreCase(const std::string& a, const char* b) {
-  const std::size_t n = std::char_traits<char>::length(b);
-  if (a.size() != n) return false;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Hop-by-hop headers, credentials and headers httplib computes itself are not forwarded.
 bool forwardable(const std::string& name) {

@@ -13,18 +13,6 @@ constexpr char kRedacted[] = "[redacted]";
 // "headersTruncated": true), which bounds the log's memory whatever the clients send.
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
 
-bool equalsIgnoreCase(const std::string& a, const char* b) {
-  const std::size_t n = std::char_traits<char>::length(b);
-  if (a.size() != n) return false;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool isCredentialHeader(const std::string& name) {
   for (const char* secret : {"X-API-Key", "Authorization", "Proxy-Authorization", "Cookie"}) {
     if (equalsIgnoreCase(name, secret)) return true;

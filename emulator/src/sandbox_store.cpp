@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "api_error.hpp"
+#include "fs_util.hpp"
 #include "ids.hpp"
 #include "process.hpp"
 #include "time_util.hpp"
@@ -30,15 +31,6 @@ Json nullable(const std::optional<std::string>& value) {
 
 bool hasTag(const std::vector<std::string>& tags, const std::string& tag) {
   return std::find(tags.begin(), tags.end(), tag) != tags.end();
-}
-
-void removeTree(const fs::path& dir) {
-  std::error_code ec;
-  // A process killed a moment ago may still be finishing a write; retry briefly.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    fs::remove_all(dir, ec);
-    if (!ec) return;
-  }
 }
 
 }  // namespace

@@ -22,15 +22,6 @@ bool isLowerAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-void removeTree(const fs::path& dir) {
-  std::error_code ec;
-  // remove_all never follows symlinks: a link inside the tree is removed, not its target.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    fs::remove_all(dir, ec);
-    if (!ec) return;
-  }
-}
-
 }  // namespace
 
 struct WorkspaceStore::Record {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "emulator_process.hpp"
+#include "process_memory.hpp"
 #include "internal/random.hpp"
 #include "internal/streams.hpp"
 #include "runtools/client.hpp"
@@ -37,24 +38,8 @@ RunTools clientFor(const test::EmulatorProcess& emulator) {
   return RunTools(options);
 }
 
-// A field of /proc/self/status in kB ("VmHWM", "VmRSS").
-long statusKb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
-
-// Resets the peak resident set (VmHWM) to the current one; false if the
-// kernel does not allow it.
-bool resetPeakRss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
-}
+using test::resetPeakRss;
+using test::statusKb;
 
 void writePattern(const fs::path& path, std::size_t size) {
   std::ofstream out(path, std::ios::binary);
