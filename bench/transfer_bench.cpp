@@ -1,7 +1,8 @@
 // Prints request latency, exec round trips, and workspace transfer
-// throughput and memory against a runtools-emulator process on loopback.
+// throughput and memory against a runtools-emulator process on loopback,
+// then cancellation latencies against silent local peers.
 //
-//   runtools_bench [--emulator PATH] [--mb N] [--requests N]
+//   runtools_bench [--emulator PATH] [--mb N] [--requests N] [--cancel-rounds N]
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <string>
 
+#include "cancel_latency.hpp"
 #include "emulator_process.hpp"
 #include "process_memory.hpp"
 #include "runtools/runtools.hpp"
@@ -33,10 +35,12 @@ int main(int argc, char** argv) try {
   std::string emulator = RUNTOOLS_EMULATOR_BINARY;
   std::size_t megabytes = 50;
   int requests = 1000;
+  int cancelRounds = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--emulator") == 0) emulator = argv[i + 1];
     if (std::strcmp(argv[i], "--mb") == 0) megabytes = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--requests") == 0) requests = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--cancel-rounds") == 0) cancelRounds = std::stoi(argv[i + 1]);
   }
 
   const fs::path dir = fs::temp_directory_path() / "runtools-bench";
@@ -101,6 +105,7 @@ int main(int argc, char** argv) try {
 
   sandbox.destroy();
   fs::remove_all(dir);
+  printCancelLatency(cancelRounds);
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "bench failed: " << e.what() << "\n";

@@ -1,7 +1,9 @@
-// The default Transport: libcurl easy handles kept in a pool so that each
-// call reuses a warm connection (keep-alive), DNS results and TLS sessions
-// shared between handles. One handle serves one call at a time, so calls
-// from several threads never share a handle.
+// The default Transport: libcurl handles kept in a pool so that each call
+// reuses a warm connection (keep-alive), DNS results and TLS sessions shared
+// between handles. One handle serves one call at a time, so calls from
+// several threads never share a handle. Each transfer runs on libcurl's
+// multi interface, driven by the calling thread, so that a cancellation or
+// an idle deadline ends it at once in every state.
 
 #include <curl/curl.h>
 
@@ -54,32 +56,60 @@ struct Exchange {
   // An exception thrown by the source or the sink, rethrown after the transfer.
   std::exception_ptr error;
 
-  // Cancellation and idle tracking, checked from the progress callback.
+  // Cancellation and idle tracking, checked by the transfer loop between
+  // two waits for the sockets.
   const CancellationToken* cancellation = nullptr;
   std::chrono::milliseconds idleTimeout{0};
   std::chrono::steady_clock::time_point lastActivity = std::chrono::steady_clock::now();
-  curl_off_t lastDown = 0;
-  curl_off_t lastUp = 0;
   enum class Abort { None, Cancelled, Idle } abort = Abort::None;
+
+  const ProgressCallback* onUpload = nullptr;
+  const ProgressCallback* onDownload = nullptr;
+  curl_off_t reportedUp = 0;
+  curl_off_t reportedDown = 0;
+
+  void touched() { lastActivity = std::chrono::steady_clock::now(); }
+
+  // Whether the transfer must stop now, and why (recorded in `abort`).
+  bool mustStop(std::chrono::steady_clock::time_point now) {
+    if (cancellation != nullptr && cancellation->isCancelled()) {
+      abort = Abort::Cancelled;
+    } else if (idleTimeout.count() > 0 && now - lastActivity >= idleTimeout) {
+      abort = Abort::Idle;
+    }
+    return abort != Abort::None;
+  }
+
+  // How long the loop may wait for the sockets before it must look again:
+  // until the idle deadline (cancellation wakes the wait by itself).
+  int waitMillis(std::chrono::steady_clock::time_point now) const {
+    constexpr int kLongest = 1000;
+    if (idleTimeout.count() <= 0) return kLongest;
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(lastActivity + idleTimeout - now);
+    return static_cast<int>(std::clamp<long long>(left.count(), 1, kLongest));
+  }
 };
 
-// Called by libcurl often during a transfer and about once a second while
-// idle: gives up on cancellation or after idleTimeout without progress.
-int onProgress(void* user, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
+// Reports progress to the request's callbacks when a count has grown.
+int onProgress(void* user, curl_off_t downTotal, curl_off_t down, curl_off_t upTotal,
+               curl_off_t up) {
   auto* exchange = static_cast<Exchange*>(user);
-  if (exchange->cancellation != nullptr && exchange->cancellation->isCancelled()) {
-    exchange->abort = Exchange::Abort::Cancelled;
-    return 1;
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (down != exchange->lastDown || up != exchange->lastUp) {
-    exchange->lastDown = down;
-    exchange->lastUp = up;
-    exchange->lastActivity = now;
-  } else if (exchange->idleTimeout.count() > 0 &&
-             now - exchange->lastActivity > exchange->idleTimeout) {
-    exchange->abort = Exchange::Abort::Idle;
-    return 1;
+  auto report = [](const ProgressCallback* callback, curl_off_t done, curl_off_t total,
+                   curl_off_t& reported) {
+    if (callback == nullptr || done <= reported) return;
+    reported = done;
+    TransferProgress progress;
+    progress.bytesDone = static_cast<std::uint64_t>(done);
+    if (total > 0) progress.bytesTotal = static_cast<std::uint64_t>(total);
+    (*callback)(progress);
+  };
+  try {
+    report(exchange->onUpload, up, upTotal, exchange->reportedUp);
+    report(exchange->onDownload, down, downTotal, exchange->reportedDown);
+  } catch (...) {
+    exchange->error = std::current_exception();
+    return 1;  // aborts the transfer
   }
   return 0;
 }
@@ -87,6 +117,7 @@ int onProgress(void* user, curl_off_t, curl_off_t down, curl_off_t, curl_off_t u
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
   const std::size_t length = size * count;
+  exchange->touched();
   if (exchange->sink != nullptr) {
     long status = 0;
     curl_easy_getinfo(exchange->handle, CURLINFO_RESPONSE_CODE, &status);
@@ -107,6 +138,7 @@ std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) 
 
 std::size_t onRead(char* buffer, std::size_t size, std::size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
+  exchange->touched();
   try {
     return exchange->source->read(buffer, size * count);
   } catch (...) {
@@ -118,6 +150,7 @@ std::size_t onRead(char* buffer, std::size_t size, std::size_t count, void* user
 std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
   auto* exchange = static_cast<Exchange*>(user);
   const std::size_t length = size * count;
+  exchange->touched();
   std::string_view line(data, length);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
     line.remove_suffix(1);
@@ -158,6 +191,112 @@ class SlistGuard {
   curl_slist* list_ = nullptr;
 };
 
+// Refuses what must never reach the wire: header names that are not tokens,
+// values with CR/LF, a body on GET or HEAD.
+void validate(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (!isToken(name)) throw InvalidArgumentError("invalid HTTP header name");
+    if (hasControlCharacters(value)) {
+      throw InvalidArgumentError("HTTP header \"" + name +
+                                 "\" contains CR, LF or other control characters");
+    }
+  }
+  if (!isToken(request.method)) throw InvalidArgumentError("invalid HTTP method");
+  if ((request.method == "GET" || request.method == "HEAD") &&
+      (!request.body.empty() || request.bodySource)) {
+    throw InvalidArgumentError(request.method + " requests cannot carry a body");
+  }
+}
+
+[[noreturn]] void throwCancelled(const HttpRequest& request) {
+  throw CancelledError(request.method + " " + describeUrl(request.url) + " cancelled");
+}
+
+// The request's header fields, plus the two libcurl would add on its own
+// and we do not want.
+void appendHeaders(const HttpRequest& request, SlistGuard& headers) {
+  bool hasContentType = false;
+  for (const auto& [name, value] : request.headers) {
+    headers.append(value.empty() ? name + ";" : name + ": " + value);
+    if (name.size() == 12 && curl_strnequal(name.c_str(), "Content-Type", 12)) {
+      hasContentType = true;
+    }
+  }
+  headers.append("Expect:");  // no 100-continue round trip for large bodies
+  if (!hasContentType) headers.append("Content-Type:");  // not libcurl's form default
+}
+
+void setMethodAndBody(CURL* h, const HttpRequest& request, Exchange& exchange) {
+  if (request.method == "GET") {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (exchange.source != nullptr) {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, &onRead);
+    curl_easy_setopt(h, CURLOPT_READDATA, &exchange);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(exchange.source->size()));
+  } else if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+             request.method == "PATCH") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+  }
+}
+
+void setCallbacks(CURL* h, Exchange& exchange) {
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
+  if (exchange.onUpload != nullptr || exchange.onDownload != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &onProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &exchange);
+  }
+}
+
+// Runs one transfer on `multi` until it completes, is cancelled or goes idle
+// too long. Waiting for the sockets happens in curl_multi_poll, which a
+// cancellation interrupts at once through curl_multi_wakeup, so a silent
+// peer never delays a cancellation, whatever the state of the exchange.
+CURLcode runTransfer(CURLM* multi, CURL* easy, Exchange& exchange) {
+  if (curl_multi_add_handle(multi, easy) != CURLM_OK) throw std::bad_alloc();
+  CancellationToken::Registration wake;
+  if (exchange.cancellation != nullptr) {
+    wake = exchange.cancellation->onCancel([multi] { curl_multi_wakeup(multi); });
+  }
+  CURLcode result = CURLE_OK;
+  for (bool done = false; !done;) {
+    int running = 0;
+    CURLMcode status = curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
+      if (message->msg == CURLMSG_DONE && message->easy_handle == easy) {
+        result = message->data.result;
+        done = true;
+      }
+    }
+    if (done) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (status != CURLM_OK || exchange.mustStop(now)) {
+      if (status != CURLM_OK) result = CURLE_OUT_OF_MEMORY;
+      break;
+    }
+    status = curl_multi_poll(multi, nullptr, 0, exchange.waitMillis(now), nullptr);
+    if (status != CURLM_OK) {
+      result = CURLE_OUT_OF_MEMORY;
+      break;
+    }
+  }
+  wake.reset();  // no wakeup may reach `multi` once it serves another call
+  curl_multi_remove_handle(multi, easy);
+  return result;
+}
+
 class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(const CurlTransportOptions& options)
@@ -173,8 +312,8 @@ class CurlTransport final : public Transport {
   }
 
   ~CurlTransport() override {
-    for (CURL* handle : idle_)
-      curl_easy_cleanup(handle);
+    for (const Connection& connection : idle_)
+      connection.cleanup();
     curl_share_cleanup(share_);
   }
 
@@ -182,49 +321,67 @@ class CurlTransport final : public Transport {
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   HttpResponse send(const HttpRequest& request) override {
-    for (const auto& [name, value] : request.headers) {
-      if (!isToken(name)) {
-        throw InvalidArgumentError("invalid HTTP header name");
-      }
-      if (hasControlCharacters(value)) {
-        throw InvalidArgumentError("HTTP header \"" + name +
-                                   "\" contains CR, LF or other control characters");
-      }
-    }
-    if (!isToken(request.method)) throw InvalidArgumentError("invalid HTTP method");
-    if ((request.method == "GET" || request.method == "HEAD") &&
-        (!request.body.empty() || request.bodySource)) {
-      throw InvalidArgumentError(request.method + " requests cannot carry a body");
-    }
+    validate(request);
+    if (request.cancellation && request.cancellation->isCancelled()) throwCancelled(request);
 
-    HandleLease lease(*this);
-    CURL* h = lease.get();
+    Lease lease(*this);
     Exchange exchange;
-    exchange.handle = h;
+    exchange.handle = lease.easy();
     exchange.sink = request.bodySink.get();
     exchange.source = request.bodySource.get();
-    if (request.cancellation) {
-      if (request.cancellation->isCancelled()) {
-        throw CancelledError(request.method + " " + describeUrl(request.url) + " cancelled");
-      }
-      exchange.cancellation = &*request.cancellation;
-    }
+    exchange.cancellation = request.cancellation ? &*request.cancellation : nullptr;
     exchange.idleTimeout = request.idleTimeout;
+    if (request.onUploadProgress) exchange.onUpload = &request.onUploadProgress;
+    if (request.onDownloadProgress) exchange.onDownload = &request.onDownloadProgress;
     char errorText[CURL_ERROR_SIZE] = {0};
-
     SlistGuard headers;
-    bool hasContentType = false;
-    for (const auto& [name, value] : request.headers) {
-      headers.append(value.empty() ? name + ";" : name + ": " + value);
-      if (name.size() == 12 && curl_strnequal(name.c_str(), "Content-Type", 12)) {
-        hasContentType = true;
-      }
-    }
-    headers.append("Expect:");  // no 100-continue round trip for large bodies
-    if (!hasContentType) headers.append("Content-Type:");  // not libcurl's form default
+    appendHeaders(request, headers);
 
-    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    CURL* h = lease.easy();
+    setConnectionOptions(h, request, exchange);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
+    setCallbacks(h, exchange);
+    setMethodAndBody(h, request, exchange);
+
+    const CURLcode rc = runTransfer(lease.multi(), h, exchange);
+    // Drop pointers into this frame before the handle goes back to the pool.
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    return finish(rc, errorText, request, exchange, lease);
+  }
+
+ private:
+  // An easy handle and the multi handle that drives it. Connections live in
+  // the multi handle's cache, so the two stay together in the pool.
+  struct Connection {
+    CURL* easy = nullptr;
+    CURLM* multi = nullptr;
+    void cleanup() const {
+      curl_multi_cleanup(multi);
+      curl_easy_cleanup(easy);
+    }
+  };
+
+  // Borrows a connection from the pool and gives it back (or drops it).
+  class Lease {
+   public:
+    explicit Lease(CurlTransport& owner) : owner_(owner), connection_(owner.acquire()) {}
+    ~Lease() { owner_.release(connection_, discard_); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    CURL* easy() const { return connection_.easy; }
+    CURLM* multi() const { return connection_.multi; }
+    void discard() { discard_ = true; }
+
+   private:
+    CurlTransport& owner_;
+    Connection connection_;
+    bool discard_ = false;
+  };
+
+  void setConnectionOptions(CURL* h, const HttpRequest& request, const Exchange& exchange) const {
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_SHARE, share_);
@@ -243,7 +400,6 @@ class CurlTransport final : public Transport {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, toCurlMillis(request.timeout));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, toCurlMillis(request.connectTimeout));
     // Compression for plain answers; a streamed body (events, downloads) is
@@ -254,105 +410,56 @@ class CurlTransport final : public Transport {
 #else
     curl_easy_setopt(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &exchange);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &exchange);
-    if (exchange.cancellation != nullptr || exchange.idleTimeout.count() > 0) {
-      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &onProgress);
-      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &exchange);
-    }
+  }
 
-    if (request.method == "GET") {
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (request.method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else {
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  // The response, or the exception that stands for how the exchange ended.
+  static HttpResponse finish(CURLcode rc, const char* errorText, const HttpRequest& request,
+                             Exchange& exchange, Lease& lease) {
+    if (exchange.error || exchange.abort != Exchange::Abort::None || rc != CURLE_OK) {
+      lease.discard();  // its connection is in an unknown state
     }
-    if (exchange.source != nullptr) {
-      curl_easy_setopt(h, CURLOPT_POST, 1L);
-      curl_easy_setopt(h, CURLOPT_READFUNCTION, &onRead);
-      curl_easy_setopt(h, CURLOPT_READDATA, &exchange);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(exchange.source->size()));
-    } else if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
-               request.method == "PATCH") {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(request.body.size()));
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-    }
-
-    const CURLcode rc = curl_easy_perform(h);
-    // Drop pointers into this frame before the handle goes back to the pool.
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-
-    if (exchange.error) {
-      lease.discard();
-      std::rethrow_exception(exchange.error);
-    }
-    if (exchange.abort == Exchange::Abort::Cancelled) {
-      lease.discard();
-      throw CancelledError(request.method + " " + describeUrl(request.url) + " cancelled");
-    }
+    if (exchange.error) std::rethrow_exception(exchange.error);
+    if (exchange.abort == Exchange::Abort::Cancelled) throwCancelled(request);
     if (exchange.abort == Exchange::Abort::Idle) {
-      lease.discard();
       throw TimeoutError(request.method + " " + describeUrl(request.url) + ": no data for " +
                          std::to_string(request.idleTimeout.count()) + " ms");
     }
-    if (rc != CURLE_OK) {
-      lease.discard();
-      throwFor(rc, errorText, request);
-    }
+    if (rc != CURLE_OK) throwFor(rc, errorText, request);
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(exchange.handle, CURLINFO_RESPONSE_CODE, &status);
     exchange.response.status = static_cast<int>(status);
     return std::move(exchange.response);
   }
 
- private:
-  // Borrows an easy handle from the pool and gives it back (or drops it).
-  class HandleLease {
-   public:
-    explicit HandleLease(CurlTransport& owner) : owner_(owner), handle_(owner.acquire()) {}
-    ~HandleLease() { owner_.release(handle_, discard_); }
-    HandleLease(const HandleLease&) = delete;
-    HandleLease& operator=(const HandleLease&) = delete;
-    CURL* get() const { return handle_; }
-    void discard() { discard_ = true; }
-
-   private:
-    CurlTransport& owner_;
-    CURL* handle_;
-    bool discard_ = false;
-  };
-
-  CURL* acquire() {
+  Connection acquire() {
     {
       std::lock_guard<std::mutex> lock(poolMutex_);
       if (!idle_.empty()) {
-        CURL* handle = idle_.back();
+        Connection connection = idle_.back();
         idle_.pop_back();
-        curl_easy_reset(handle);  // keeps live connections and caches
-        return handle;
+        curl_easy_reset(connection.easy);  // keeps live connections and caches
+        return connection;
       }
     }
-    CURL* handle = curl_easy_init();
-    if (handle == nullptr) throw std::bad_alloc();
-    return handle;
+    Connection connection;
+    connection.easy = curl_easy_init();
+    connection.multi = curl_multi_init();
+    if (connection.easy == nullptr || connection.multi == nullptr) {
+      connection.cleanup();
+      throw std::bad_alloc();
+    }
+    return connection;
   }
 
-  void release(CURL* handle, bool discard) {
+  void release(const Connection& connection, bool discard) {
     if (!discard) {
       std::lock_guard<std::mutex> lock(poolMutex_);
       if (idle_.size() < maxIdle_) {
-        idle_.push_back(handle);
+        idle_.push_back(connection);
         return;
       }
     }
-    curl_easy_cleanup(handle);
+    connection.cleanup();
   }
 
   [[noreturn]] static void throwFor(CURLcode rc, const char* errorText,
@@ -411,7 +518,7 @@ class CurlTransport final : public Transport {
   std::size_t maxIdle_;
   CURLSH* share_ = nullptr;
   std::mutex poolMutex_;
-  std::vector<CURL*> idle_;
+  std::vector<Connection> idle_;
   std::mutex shareMutexes_[kLockSlots];
 };
 

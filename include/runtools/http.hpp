@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -71,6 +72,19 @@ class BodySink {
   virtual void reset() = 0;
 };
 
+/// How far one transfer has got, for a progress bar.
+struct TransferProgress {
+  /// Bytes of the body sent (upload) or received (download) so far.
+  std::uint64_t bytesDone = 0;
+  /// The whole body's size, when known (its Content-Length).
+  std::optional<std::uint64_t> bytesTotal;
+};
+
+/// Called as a transfer moves, on the thread that runs the transfer, each
+/// time bytesDone grows; an exception it throws ends the transfer and
+/// reaches the caller.
+using ProgressCallback = std::function<void(const TransferProgress&)>;
+
 /// One HTTP request as the SDK hands it to a Transport.
 struct HttpRequest {
   std::string method = "GET";
@@ -98,6 +112,10 @@ struct HttpRequest {
   /// instead of being collected in HttpResponse::body (error bodies are
   /// still collected).
   std::shared_ptr<BodySink> bodySink;
+  /// Progress of the request body going out, and of the response body
+  /// coming in. A repeated request starts again from 0.
+  ProgressCallback onUploadProgress;
+  ProgressCallback onDownloadProgress;
 };
 
 /// One HTTP response, whatever its status.
@@ -112,8 +130,9 @@ struct HttpResponse {
 /// send() returns every response the server completed, whatever its status
 /// code; it throws TransportError when no complete response arrived and
 /// TimeoutError when HttpRequest::timeout elapsed. It never follows redirects.
-/// It honours HttpRequest::bodySource, bodySink, cancellation and
-/// idleTimeout, and lets an exception thrown by the source or sink propagate.
+/// It honours HttpRequest::bodySource, bodySink, cancellation, idleTimeout
+/// and the progress callbacks, and lets an exception thrown by the source,
+/// the sink or a progress callback propagate.
 ///
 /// @par Thread safety
 /// Implementations must allow concurrent send() calls from several threads.

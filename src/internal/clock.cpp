@@ -1,5 +1,7 @@
 #include "internal/clock.hpp"
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace runtools::internal {
@@ -13,6 +15,20 @@ class SystemClock final : public Clock {
   }
   void sleepFor(std::chrono::milliseconds duration) const override {
     if (duration.count() > 0) std::this_thread::sleep_for(duration);
+  }
+  void sleepForUnlessCancelled(std::chrono::milliseconds duration,
+                               const CancellationToken& token) const override {
+    if (duration.count() <= 0) return;
+    std::mutex mutex;
+    std::condition_variable woken;
+    bool cancelled = false;
+    const auto registration = token.onCancel([&] {
+      std::lock_guard<std::mutex> lock(mutex);
+      cancelled = true;
+      woken.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mutex);
+    woken.wait_for(lock, duration, [&] { return cancelled; });
   }
 };
 

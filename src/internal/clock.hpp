@@ -7,6 +7,8 @@
 #include <chrono>
 #include <memory>
 
+#include "runtools/cancellation.hpp"
+
 namespace runtools::internal {
 
 class Clock {
@@ -16,9 +18,17 @@ class Clock {
   virtual TimePoint now() const = 0;
   virtual std::chrono::system_clock::time_point wallNow() const = 0;
   virtual void sleepFor(std::chrono::milliseconds duration) const = 0;
+  /// Sleeps for `duration`, or less when `token` is cancelled meanwhile.
+  /// The default sleeps the whole duration (a fake clock only moves its
+  /// hands).
+  virtual void sleepForUnlessCancelled(std::chrono::milliseconds duration,
+                                       const CancellationToken& token) const {
+    (void)token;
+    sleepFor(duration);
+  }
 };
 
-/// The real clocks and std::this_thread::sleep_for.
+/// The real clocks; sleeps that a cancellation cuts short at once.
 std::shared_ptr<const Clock> systemClock();
 
 /// a + b for non-negative durations, saturating instead of overflowing.

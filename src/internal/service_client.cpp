@@ -85,6 +85,8 @@ HttpRequest ServiceClient::toHttpRequest(const ApiRequest& request) const {
   http.bodySink = request.bodySink;
   http.cancellation = request.cancellation;
   http.idleTimeout = request.idleTimeout;
+  http.onUploadProgress = request.onUploadProgress;
+  http.onDownloadProgress = request.onDownloadProgress;
   if (settings_.credentialKind == CredentialKind::AccessToken) {
     http.headers.add("Authorization", "Bearer " + settings_.credential);
   } else {
@@ -209,146 +211,186 @@ void ServiceClient::sleepUntilOrCancel(Clock::TimePoint wake,
     if (token && token->isCancelled()) throw CancelledError("call cancelled while waiting");
     const auto now = clock.now();
     if (now >= wake) return;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
-    // Short steps keep cancellation prompt.
-    clock.sleepFor(token ? std::min(left, std::chrono::milliseconds(50))
-                         : std::max(left, std::chrono::milliseconds(1)));
+    const auto left = std::max(std::chrono::ceil<std::chrono::milliseconds>(wake - now),
+                               std::chrono::milliseconds(1));
+    if (token) {
+      clock.sleepForUnlessCancelled(left, *token);  // a cancel() ends the sleep at once
+    } else {
+      clock.sleepFor(left);
+    }
   }
 }
 
-ApiResponse ServiceClient::call(const ApiRequest& request) const {
-  HttpRequest http = toHttpRequest(request);
+// What one call keeps from its first attempt to its last.
+struct CallState {
+  CallState(const ApiRequest& apiRequest, HttpRequest httpRequest, Redactor redactor,
+            const RetryPolicy& retryPolicy)
+      : request(apiRequest),
+        http(std::move(httpRequest)),
+        redact(std::move(redactor)),
+        policy(retryPolicy) {}
+
+  const ApiRequest& request;
+  HttpRequest http;
   // Secrets this request carries (a secret's value, tool credentials) are
   // kept out of any error it raises, as the credential always is.
-  const Redactor redact = request.secrets.empty() ? redact_ : redact_.with(request.secrets);
-  const CallOptions& call = settings_.callOptions;
-  const RetryPolicy& policy = call.retryPolicy ? *call.retryPolicy : settings_.retryPolicy;
-  const int maxRetries = std::max(0, call.maxRetries.value_or(settings_.maxRetries));
-  const auto token = cancellation(request);
-  const auto& clock = *settings_.clock;
-  const auto start = clock.now();
-  const auto deadlineAt =
-      call.deadline ? std::optional<Clock::TimePoint>(deadlineAfter(start, *call.deadline))
-                    : std::nullopt;
-  http.cancellation = token;
-
-  bool idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
-  // A POST that is not naturally idempotent becomes safe to repeat with an
-  // Idempotency-Key, the same on every attempt. Streams are never repeated.
-  if (!request.idempotent && request.method == "POST" && !request.bodySink &&
-      (policy.idempotencyKeys || call.idempotencyKey)) {
-    http.headers.set("Idempotency-Key", call.idempotencyKey.value_or(uuid4()));
-    idempotent = true;
-  }
-  http.idempotent = idempotent;
+  Redactor redact;
+  const RetryPolicy& policy;
+  int maxRetries = 0;
+  std::optional<CancellationToken> token;
+  std::optional<Clock::TimePoint> deadlineAt;
+  std::chrono::milliseconds requestTimeout{0};
+  bool idempotent = false;
   // Whether an earlier attempt may have been carried out by the server
   // although its answer was lost (a timeout, a dropped connection, a gateway
   // error).
   bool mayHaveTakenEffect = false;
-  const auto requestTimeout = http.timeout;
+  int attempts = 0;
+};
 
-  // Waits before the next attempt; false when the deadline leaves no room.
-  auto backoff = [&](int attempt, std::optional<std::chrono::milliseconds> hint) {
-    const auto delay = hint ? *hint : backoffDelay(attempt, policy, settings_.random());
-    const auto wake = deadlineAfter(clock.now(), delay);
-    if (deadlineAt && wake >= *deadlineAt) return false;
-    sleepUntilOrCancel(wake, token);
-    return true;
-  };
+CallState ServiceClient::prepare(const ApiRequest& request) const {
+  const CallOptions& options = settings_.callOptions;
+  CallState call(request, toHttpRequest(request),
+                 request.secrets.empty() ? redact_ : redact_.with(request.secrets),
+                 options.retryPolicy ? *options.retryPolicy : settings_.retryPolicy);
+  call.maxRetries = std::max(0, options.maxRetries.value_or(settings_.maxRetries));
+  call.token = cancellation(request);
+  call.http.cancellation = call.token;
+  if (options.deadline) call.deadlineAt = deadlineAfter(settings_.clock->now(), *options.deadline);
+  call.requestTimeout = call.http.timeout;
+  call.idempotent = request.idempotent.value_or(isIdempotentMethod(request.method));
+  // A POST that is not naturally idempotent becomes safe to repeat with an
+  // Idempotency-Key, the same on every attempt. Streams are never repeated.
+  if (!request.idempotent && request.method == "POST" && !request.bodySink &&
+      (call.policy.idempotencyKeys || options.idempotencyKey)) {
+    call.http.headers.set("Idempotency-Key", options.idempotencyKey.value_or(uuid4()));
+    call.idempotent = true;
+  }
+  call.http.idempotent = call.idempotent;
+  return call;
+}
 
-  for (int attempt = 0;; ++attempt) {
-    const int attemptsSoFar = attempt + 1;
-    if (token && token->isCancelled()) {
-      throw CancelledError(request.method + " " + request.path + " cancelled");
+void ServiceClient::startAttempt(CallState& call, int attempt) const {
+  call.attempts = attempt + 1;
+  const ApiRequest& request = call.request;
+  if (call.token && call.token->isCancelled()) {
+    throw CancelledError(request.method + " " + request.path + " cancelled");
+  }
+  if (call.deadlineAt) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*call.deadlineAt -
+                                                                            settings_.clock->now());
+    if (left.count() <= 0) {
+      throw TimeoutError(request.method + " " + request.path + ": the call's deadline of " +
+                         std::to_string(settings_.callOptions.deadline->count()) + " ms passed" +
+                         attemptsNote(attempt));
     }
-    if (deadlineAt) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*deadlineAt - clock.now());
-      if (left.count() <= 0) {
-        throw TimeoutError(request.method + " " + request.path + ": the call's deadline of " +
-                           std::to_string(call.deadline->count()) + " ms passed" +
-                           attemptsNote(attempt));
-      }
-      http.timeout = std::min(requestTimeout, left);
-    }
-    if (attempt > 0) {
-      if (http.bodySource) http.bodySource->rewind();
-      if (http.bodySink) http.bodySink->reset();
-    }
-    LogRecord record;
-    record.method = request.method;
-    record.url = http.url;
-    record.attempt = attemptsSoFar;
-    record.headers = http.headers;
-    const auto sentAt = clock.now();
-    auto elapsed = [&] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - sentAt);
-    };
+    call.http.timeout = std::min(call.requestTimeout, left);
+  }
+  if (attempt > 0) {
+    if (call.http.bodySource) call.http.bodySource->rewind();
+    if (call.http.bodySink) call.http.bodySink->reset();
+  }
+}
 
-    HttpResponse response;
-    try {
-      response = transport_->send(http);
-    } catch (const TransportError& error) {
-      record.level = LogLevel::Warning;
-      record.duration = elapsed();
-      record.message = error.what();
-      log(record);
-      if (attempt < maxRetries && (idempotent || error.beforeRequestSent()) &&
-          backoff(attempt, std::nullopt)) {
-        mayHaveTakenEffect = mayHaveTakenEffect || !error.beforeRequestSent();
-        continue;
-      }
-      throw TransportError(error.kind(), redact(error.what()) + attemptsNote(attemptsSoFar));
-    } catch (const TimeoutError& error) {
-      record.level = LogLevel::Warning;
-      record.duration = elapsed();
-      record.message = error.what();
-      log(record);
-      if (attempt < maxRetries && idempotent && backoff(attempt, std::nullopt)) {
-        mayHaveTakenEffect = true;
-        continue;
-      }
-      throw TimeoutError(redact(error.what()) + attemptsNote(attemptsSoFar));
-    }
+bool ServiceClient::waitBeforeRetry(CallState& call, int attempt,
+                                    std::optional<std::chrono::milliseconds> hint) const {
+  const auto delay = hint ? *hint : backoffDelay(attempt, call.policy, settings_.random());
+  const auto wake = deadlineAfter(settings_.clock->now(), delay);
+  if (call.deadlineAt && wake >= *call.deadlineAt) return false;
+  sleepUntilOrCancel(wake, call.token);
+  return true;
+}
 
-    recordRateLimit(response.headers);
-    record.status = response.status;
-    record.duration = elapsed();
-    record.requestId = response.headers.get("X-Request-ID").value_or("");
-    const bool success = response.status >= 200 && response.status < 300;
-    record.level = success ? LogLevel::Info : LogLevel::Warning;
-    record.message = success ? "ok" : "HTTP " + std::to_string(response.status);
+bool ServiceClient::retryOnTransportFailure(CallState& call, int attempt, bool beforeSent) const {
+  if (attempt >= call.maxRetries || !(call.idempotent || beforeSent)) return false;
+  if (!waitBeforeRetry(call, attempt, std::nullopt)) return false;
+  call.mayHaveTakenEffect = call.mayHaveTakenEffect || !beforeSent;
+  return true;
+}
+
+bool ServiceClient::retryOnResponse(CallState& call, int attempt,
+                                    const HttpResponse& response) const {
+  if (!isRetryableStatus(response.status) || !call.idempotent || attempt >= call.maxRetries) {
+    return false;
+  }
+  const auto hint = serverRetryAfter(response.status, response.headers, settings_.clock->wallNow());
+  if (hint && *hint > call.policy.maxRetryAfter) return false;  // raised, not waited for
+  if (!waitBeforeRetry(call, attempt, hint)) return false;
+  call.mayHaveTakenEffect =
+      call.mayHaveTakenEffect || response.status == 502 || response.status == 504;
+  return true;
+}
+
+std::optional<HttpResponse> ServiceClient::sendAttempt(CallState& call, int attempt) const {
+  LogRecord record;
+  record.method = call.request.method;
+  record.url = call.http.url;
+  record.attempt = call.attempts;
+  record.headers = call.http.headers;
+  const auto sentAt = settings_.clock->now();
+  auto logFailure = [&](const Error& error) {
+    record.level = LogLevel::Warning;
+    record.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.clock->now() - sentAt);
+    record.message = error.what();
     log(record);
+  };
+  HttpResponse response;
+  try {
+    response = transport_->send(call.http);
+  } catch (const TransportError& error) {
+    logFailure(error);
+    if (retryOnTransportFailure(call, attempt, error.beforeRequestSent())) return std::nullopt;
+    throw TransportError(error.kind(), call.redact(error.what()) + attemptsNote(call.attempts));
+  } catch (const TimeoutError& error) {
+    logFailure(error);
+    if (retryOnTransportFailure(call, attempt, false)) return std::nullopt;
+    throw TimeoutError(call.redact(error.what()) + attemptsNote(call.attempts));
+  }
+  recordRateLimit(response.headers);
+  record.status = response.status;
+  record.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.clock->now() - sentAt);
+  record.requestId = response.headers.get("X-Request-ID").value_or("");
+  const bool success = response.status >= 200 && response.status < 300;
+  record.level = success ? LogLevel::Info : LogLevel::Warning;
+  record.message = success ? "ok" : "HTTP " + std::to_string(response.status);
+  log(record);
+  return response;
+}
 
-    if (success) {
-      ApiResponse out;
-      out.status = response.status;
-      if (request.rawResponse || request.bodySink) {
-        out.body = std::move(response.body);
-      } else {
-        out.envelope = parseSuccess(response, redact);
-      }
-      out.headers = std::move(response.headers);
-      return out;
+ApiResponse ServiceClient::unwrap(HttpResponse response, const CallState& call) const {
+  ApiResponse out;
+  out.status = response.status;
+  if (call.request.rawResponse || call.request.bodySink) {
+    out.body = std::move(response.body);
+  } else {
+    out.envelope = parseSuccess(response, call.redact);
+  }
+  out.headers = std::move(response.headers);
+  return out;
+}
+
+ApiResponse ServiceClient::call(const ApiRequest& request) const {
+  CallState call = prepare(request);
+  for (int attempt = 0;; ++attempt) {
+    startAttempt(call, attempt);
+    std::optional<HttpResponse> response = sendAttempt(call, attempt);
+    if (!response) continue;  // a transport failure, retried after its backoff
+    if (response->status >= 200 && response->status < 300) {
+      return unwrap(std::move(*response), call);
     }
-
     // A DELETE whose earlier attempt may have taken effect finds nothing left
     // to delete: that is the outcome asked for, not an error.
-    if (response.status == 404 && request.method == "DELETE" && mayHaveTakenEffect) {
+    if (response->status == 404 && request.method == "DELETE" && call.mayHaveTakenEffect) {
       ApiResponse out;
-      out.status = response.status;
-      out.headers = std::move(response.headers);
+      out.status = response->status;
+      out.headers = std::move(response->headers);
       return out;
     }
-
-    if (isRetryableStatus(response.status) && idempotent && attempt < maxRetries) {
-      const auto hint = serverRetryAfter(response.status, response.headers, clock.wallNow());
-      if ((!hint || *hint <= policy.maxRetryAfter) && backoff(attempt, hint)) {
-        mayHaveTakenEffect = mayHaveTakenEffect || response.status == 502 || response.status == 504;
-        continue;
-      }
+    if (!retryOnResponse(call, attempt, *response)) {
+      throwApiError(*response, call.redact, call.attempts);
     }
-    throwApiError(response, redact, attemptsSoFar);
   }
 }
 

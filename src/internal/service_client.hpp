@@ -51,6 +51,9 @@ struct ApiRequest {
   HttpHeaders headers;
   /// Secret values carried by the body, redacted from any error text.
   std::vector<std::string> secrets;
+  /// Progress of the request body and of the response body.
+  ProgressCallback onUploadProgress;
+  ProgressCallback onDownloadProgress;
 };
 
 struct ApiResponse {
@@ -97,6 +100,8 @@ struct ServiceSettings {
   std::shared_ptr<RateLimitState> rateLimits;
 };
 
+struct CallState;
+
 /// @par Thread safety
 /// Immutable after construction; safe to share between threads.
 class ServiceClient {
@@ -123,7 +128,8 @@ class ServiceClient {
   std::optional<CancellationToken> cancellation(const ApiRequest& request = {}) const;
   /// When a wait of `waitLimit` must end, also bounded by the call's deadline.
   Clock::TimePoint deadline(std::chrono::milliseconds waitLimit) const;
-  /// Sleeps until `wake`, in short steps when a token may cancel the wait.
+  /// Sleeps until `wake`; a cancelled token ends the sleep at once with
+  /// CancelledError.
   void sleepUntilOrCancel(Clock::TimePoint wake,
                           const std::optional<CancellationToken>& token) const;
   /// The deadline of the call options, for messages.
@@ -142,6 +148,20 @@ class ServiceClient {
   HttpResponse sendExternal(HttpRequest request) const;
 
  private:
+  // The steps of call(), in the order they happen.
+  CallState prepare(const ApiRequest& request) const;
+  void startAttempt(CallState& call, int attempt) const;
+  /// The response, or nothing when the attempt failed without one and a
+  /// retry follows (its backoff already waited); throws when none follows.
+  std::optional<HttpResponse> sendAttempt(CallState& call, int attempt) const;
+  bool retryOnTransportFailure(CallState& call, int attempt, bool beforeSent) const;
+  bool retryOnResponse(CallState& call, int attempt, const HttpResponse& response) const;
+  /// Waits the backoff (or the server's hint); false when the deadline
+  /// leaves no room for it.
+  bool waitBeforeRetry(CallState& call, int attempt,
+                       std::optional<std::chrono::milliseconds> hint) const;
+  ApiResponse unwrap(HttpResponse response, const CallState& call) const;
+
   void log(LogRecord record) const;
   void recordRateLimit(const HttpHeaders& headers) const;
 
