@@ -55,3 +55,7 @@ install(FILES ${PROJECT_BINARY_DIR}/runtools.pc
 if(RUNTOOLS_BUILD_EMULATOR AND TARGET runtools-emulator)
   install(TARGETS runtools-emulator RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+
+if(RUNTOOLS_BUILD_CLI AND TARGET runtools-cli)
+  install(TARGETS runtools-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libcurl4-openssl-dev nlohmann-json3-dev catch2
-          libcpp-httplib-dev "$@")
+          libcpp-httplib-dev libcli11-dev "$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -30,9 +30,16 @@ check_prefix() {
   c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror "$source_dir/consumer/main.cpp" \
     -o "$work/$name-consumer-pc" $(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs runtools)
   LD_LIBRARY_PATH="$prefix/lib:${LD_LIBRARY_PATH:-}" "$work/$name-consumer-pc"
+
+  # The command-line tool, when it was built (it needs CLI11), is installed and runs.
+  if [ -e "$prefix/bin/runtools" ] || [ "${expect_cli:-0}" = 1 ]; then
+    LD_LIBRARY_PATH="$prefix/lib:${LD_LIBRARY_PATH:-}" "$prefix/bin/runtools" --version >/dev/null
+  fi
 }
 
 cmake --install "$build_dir" --prefix "$work/static" >/dev/null
+expect_cli=0
+if [ -e "$build_dir/cli/runtools" ]; then expect_cli=1; fi
 test -f "$work/static/lib/libruntools.a"
 check_prefix "$work/static" static
 
