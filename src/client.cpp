@@ -71,25 +71,23 @@ RunTools::RunTools(std::shared_ptr<const internal::Services> services)
       sshKeys(services_->api) {}
 
 RunTools RunTools::with(const CallOptions& options) const {
-  if (options.timeout && options.timeout->count() <= 0) {
-    throw InvalidArgumentError("CallOptions::timeout must be positive");
-  }
+  // The settings ClientOptions also has: the very check the constructor makes.
+  internal::SharedSettings shared;
+  shared.timeout = options.timeout;
+  shared.maxRetries = options.maxRetries;
+  shared.retryPolicy = options.retryPolicy ? &*options.retryPolicy : nullptr;
+  shared.headers = &options.headers;
+  internal::validateSharedSettings("CallOptions", shared);
   if (options.deadline && options.deadline->count() < 0) {
-    throw InvalidArgumentError("CallOptions::deadline must not be negative");
-  }
-  if (options.maxRetries && *options.maxRetries < 0) {
-    throw InvalidArgumentError("CallOptions::maxRetries must not be negative");
+    throw ConfigurationError("CallOptions::deadline must not be negative");
   }
   if (options.idempotencyKey) {
     const auto& key = *options.idempotencyKey;
     if (key.empty() || key.size() > 255 || std::any_of(key.begin(), key.end(), [](char c) {
           return static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) == 0x7F;
         })) {
-      throw InvalidArgumentError("CallOptions::idempotencyKey must be 1..255 visible characters");
+      throw ConfigurationError("CallOptions::idempotencyKey must be 1..255 visible characters");
     }
-  }
-  if (auto problem = internal::extraHeadersProblem(options.headers)) {
-    throw InvalidArgumentError("CallOptions::headers: " + *problem);
   }
   // Settings given here win; the others keep what this client had.
   CallOptions merged = services_->callOptions;

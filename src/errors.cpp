@@ -46,10 +46,8 @@ RateLimitError::RateLimitError(int status, std::string code, std::string message
       retryAfter_(retryAfter) {}
 
 SandboxFailedError::SandboxFailedError(std::string sandboxId, std::string sandboxStatus)
-    : ApiError(
-          0, "sandbox_failed",
-          "sandbox " + sandboxId + " reached status '" + sandboxStatus + "', which it cannot leave",
-          "", ""),
+    : Error("sandbox_failed: sandbox " + sandboxId + " reached status '" + sandboxStatus +
+            "', which it cannot leave"),
       sandboxId_(std::move(sandboxId)),
       sandboxStatus_(std::move(sandboxStatus)) {}
 

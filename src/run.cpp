@@ -7,6 +7,7 @@
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
 #include "internal/sse.hpp"
+#include "internal/sse_stream.hpp"
 #include "internal/streams.hpp"
 #include "runtools/agent.hpp"
 #include "runtools/errors.hpp"
@@ -197,6 +198,7 @@ class RunAccumulator {
     if (auto id = js::optString(d, {"threadId"})) result_.threadId = *id;
     if (auto id = js::optString(d, {"rolloutId"})) result_.rolloutId = *id;
     if (auto id = js::optString(d, {"sandboxId"})) result_.sandboxId = *id;
+    if (js::optInt(d, {"sequence"})) lastSequence_ = event.sequence;
     if (event.isTextDelta()) {
       text_ += event.textDelta();
     } else if (event.type == "assistant_message") {
@@ -221,6 +223,16 @@ class RunAccumulator {
 
   bool terminal() const noexcept { return terminal_; }
 
+  // What the events so far delivered, for a StreamError.
+  StreamError::Received received() const {
+    StreamError::Received out;
+    out.text = text_;
+    out.runId = result_.runId;
+    out.threadId = result_.threadId.value_or("");
+    out.lastSequence = lastSequence_;
+    return out;
+  }
+
   RunResult stopped() {
     result_.stoppedEarly = true;
     result_.status = "stopped";
@@ -237,6 +249,7 @@ class RunAccumulator {
  private:
   RunResult result_;
   std::string text_;
+  std::optional<std::int64_t> lastSequence_;
   bool terminal_ = false;
 };
 
@@ -262,32 +275,26 @@ RunResult AgentClient::run(const std::string& agent, const RunInput& input,
 RunResult AgentClient::run(const std::string& agent, const RunInput& input,
                            const RunEventHandler& onEvent, const RunOptions& options) const {
   RunAccumulator accumulator;
-  auto sink = std::make_shared<internal::SseSink>([&](const internal::SseEvent& frame) {
+  internal::SseStream stream;
+  stream.what = "the run stream of agent \"" + agent + "\"";
+  stream.finalFrame = "its run_completed or error event";
+  stream.onEvent = [&](const internal::SseEvent& frame) {
     const RunEvent event = toRunEvent(frame);
     accumulator.apply(event);
     return onEvent ? onEvent(event) : true;
-  });
+  };
+  stream.complete = [&] { return accumulator.terminal(); };
+  stream.received = [&] { return accumulator.received(); };
   internal::ApiRequest request;
   request.method = "POST";
   request.path = makePath({"run"});
   request.body = runBody(agent, input, options, true);
-  request.headers.add("Accept", "text/event-stream");
-  request.bodySink = sink;
   request.timeout = kStreamTimeout;
   request.idleTimeout = options.idleTimeout;
   request.cancellation = options.cancellation;
-  internal::ApiResponse response;
-  try {
-    response = api_->call(request);
-  } catch (const internal::SseSink::Stop&) {
-    return accumulator.stopped();
-  }
-  sink->finish();
-  if (!accumulator.terminal()) {
-    throw StreamError("the run stream of agent \"" + agent +
-                      "\" ended before its run_completed or error event");
-  }
-  return accumulator.finish(response.headers);
+  const auto end = internal::callSseStream(*api_, std::move(request), stream);
+  if (end.stopped) return accumulator.stopped();
+  return accumulator.finish(end.headers);
 }
 
 RunResult AgentClient::stream(const std::string& agent, const RunInput& input,

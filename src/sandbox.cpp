@@ -8,6 +8,7 @@
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
 #include "internal/sse.hpp"
+#include "internal/sse_stream.hpp"
 #include "runtools/errors.hpp"
 
 namespace runtools {
@@ -286,7 +287,11 @@ ExecResult Sandbox::execStreamed(const ExecOptions& options, json body,
                                  std::chrono::milliseconds timeout) const {
   ExecResult result;
   bool exited = false;
-  auto sink = std::make_shared<internal::SseSink>([&](const internal::SseEvent& frame) {
+  internal::SseStream stream;
+  // The command's text stays out of the messages: it may carry secrets.
+  stream.what = "the output stream of a command in sandbox " + id_;
+  stream.finalFrame = "the command's exit";
+  stream.onEvent = [&](const internal::SseEvent& frame) {
     json data = json::parse(frame.data, nullptr, /*allow_exceptions=*/false);
     const std::string type = frame.event.empty() ? js::string(data, {"type"}) : frame.event;
     if (type == "stdout" || type == "stderr") {
@@ -306,28 +311,24 @@ ExecResult Sandbox::execStreamed(const ExecOptions& options, json body,
       }
     }
     return true;
-  });
+  };
+  stream.complete = [&] { return exited; };
+  stream.received = [&] {
+    StreamError::Received received;
+    received.stdoutText = result.stdoutText;
+    received.stderrText = result.stderrText;
+    return received;
+  };
   internal::ApiRequest request;
   request.method = "POST";
   request.path = makePath({"sandboxes", id_, "exec", "stream"});
   request.body = std::move(body);
-  request.headers.add("Accept", "text/event-stream");
-  request.bodySink = sink;
   request.timeout = timeout;
   request.cancellation = options.cancellation;
-  try {
-    api_->call(request);
-  } catch (const internal::SseSink::Stop&) {
+  if (internal::callSseStream(*api_, std::move(request), stream).stopped) {
     // Closing the connection stops the command on the platform.
     result.stopped = true;
     result.exitCode = -1;
-    return result;
-  }
-  sink->finish();
-  if (!exited) {
-    // The command's text stays out of the message: it may carry secrets.
-    throw StreamError("the output stream of a command in sandbox " + id_ +
-                      " ended before the command's exit");
   }
   return result;
 }
@@ -383,12 +384,33 @@ SandboxInfo Sandbox::pollUntil(Done done, const std::string& goal,
   // The wait's own timeout, cut short by the call's deadline (RunTools::with).
   const auto deadline = api_->deadline(options.timeout);
   const auto token = options.cancellation ? options.cancellation : api_->cancellation();
+  // Whether this handle knows the sandbox existed (a create() response, an
+  // earlier refresh or poll): only then does a 404 mean it went away.
+  bool seen = state().has_value();
   for (;;) {
     if (token && token->isCancelled())
       throw CancelledError("waiting for sandbox " + id_ + " cancelled");
-    SandboxInfo info = refresh();
+    SandboxInfo info;
+    try {
+      info = refresh();
+      seen = true;
+    } catch (const NotFoundError&) {
+      // A destroyed sandbox answers 404 by id: the same as reporting
+      // `destroyed`, so both end the wait alike. A sandbox never seen may
+      // never have existed (a wrong id): that stays NotFoundError.
+      if (!seen) throw;
+      std::lock_guard<std::mutex> lock(shared_->mutex);
+      if (!shared_->state) shared_->state = SandboxInfo{};
+      shared_->state->id = id_;
+      shared_->state->status = "destroyed";
+      shared_->state->sshReady = false;
+      shared_->state->vncReady = false;
+      info = *shared_->state;
+    }
     if (done(info)) return info;
-    if (isTerminalStatus(info.status)) throw SandboxFailedError(id_, info.status);
+    // `destroying` only leads to `destroyed`: terminal unless that is the goal.
+    const bool onTheWay = info.status == "destroying" && goal == "destroyed";
+    if (isTerminalStatus(info.status) && !onTheWay) throw SandboxFailedError(id_, info.status);
     const auto now = clock.now();
     if (now >= deadline) {
       throw TimeoutError(

@@ -207,13 +207,15 @@ std::int64_t WorkspaceFiles::removeMany(const std::vector<std::string>& paths) c
 }
 
 FileEntry WorkspaceFiles::uploadSource(const std::string& path,
-                                       std::shared_ptr<internal::MultipartUpload> body) const {
+                                       std::shared_ptr<internal::MultipartUpload> body,
+                                       const TransferOptions& options) const {
   const auto target = WorkspacePath::parse(path);
   internal::ApiRequest request;
   request.method = "POST";
   request.path = makePath({"workspaces", workspaceId_, "upload"}) + target.parent().encoded();
   request.contentType = body->contentType();
   request.bodySource = std::move(body);
+  request.onUploadProgress = options.onProgress;
   // The whole transfer may take long: allow a generous floor per request.
   request.timeout = std::max(storage_->defaultTimeout(), std::chrono::milliseconds(600000));
   const auto response = storage_->call(request);
@@ -224,37 +226,41 @@ namespace {
 
 void requireUploadSize(std::uint64_t size, const std::string& what) {
   if (size > kMaxUploadBytes) {
-    throw PayloadTooLargeError(413, "payload_too_large",
-                               what + " is " + std::to_string(size) +
-                                   " bytes; one upload is limited to " +
-                                   std::to_string(kMaxUploadBytes) + " bytes (100 MB)",
-                               "", "");
+    // Refused here, before anything is sent: not the server's 413.
+    throw FileTooLargeError(what + " is " + std::to_string(size) +
+                                " bytes; one upload is limited to " +
+                                std::to_string(kMaxUploadBytes) + " bytes (100 MB)",
+                            size, kMaxUploadBytes);
   }
 }
 
 }  // namespace
 
-FileEntry WorkspaceFiles::upload(const std::string& path, std::string_view bytes) const {
+FileEntry WorkspaceFiles::upload(const std::string& path, std::string_view bytes,
+                                 const TransferOptions& options) const {
   const auto target = WorkspacePath::parse(path);
   internal::requireSingleName(target.isRoot() ? "" : target.name(), "the uploaded file's name");
   requireUploadSize(bytes.size(), "the upload");
   return uploadSource(path,
                       std::make_shared<internal::MultipartUpload>(
                           internal::ContentSource::fromBytes(std::string(bytes)), target.name(),
-                          internal::MultipartUpload::Fields{{"name", target.name()}}));
+                          internal::MultipartUpload::Fields{{"name", target.name()}}),
+                      options);
 }
 
-FileEntry WorkspaceFiles::uploadFile(const std::string& localFile, const std::string& path) const {
+FileEntry WorkspaceFiles::uploadFile(const std::string& localFile, const std::string& path,
+                                     const TransferOptions& options) const {
   const auto target = WorkspacePath::parse(path);
   internal::requireSingleName(target.isRoot() ? "" : target.name(), "the uploaded file's name");
   auto body = std::make_shared<internal::MultipartUpload>(
       internal::ContentSource::fromFile(localFile), target.name(),
       internal::MultipartUpload::Fields{{"name", target.name()}});
   requireUploadSize(body->contentSize(), "\"" + localFile + "\"");
-  return uploadSource(path, std::move(body));
+  return uploadSource(path, std::move(body), options);
 }
 
-std::string WorkspaceFiles::download(const std::string& path) const {
+std::string WorkspaceFiles::download(const std::string& path,
+                                     const TransferOptions& options) const {
   const auto source = WorkspacePath::parse(path);
   if (source.isRoot()) throw InvalidArgumentError("the workspace root is not a file");
   internal::ApiRequest request;
@@ -262,11 +268,13 @@ std::string WorkspaceFiles::download(const std::string& path) const {
   request.path = makePath({"workspaces", workspaceId_, "direct"});
   request.query = {{"id", source.id()}, {"download", "true"}};
   request.rawResponse = true;
+  request.onDownloadProgress = options.onProgress;
   request.timeout = std::max(storage_->defaultTimeout(), std::chrono::milliseconds(600000));
   return storage_->call(request).body;
 }
 
-void WorkspaceFiles::downloadTo(const std::string& path, const std::string& localFile) const {
+void WorkspaceFiles::downloadTo(const std::string& path, const std::string& localFile,
+                                const TransferOptions& options) const {
   const auto source = WorkspacePath::parse(path);
   if (source.isRoot()) throw InvalidArgumentError("the workspace root is not a file");
   auto sink = std::make_shared<internal::AtomicFileSink>(localFile);
@@ -275,9 +283,18 @@ void WorkspaceFiles::downloadTo(const std::string& path, const std::string& loca
   request.path = makePath({"workspaces", workspaceId_, "direct"});
   request.query = {{"id", source.id()}, {"download", "true"}};
   request.bodySink = sink;
+  request.onDownloadProgress = options.onProgress;
   request.timeout = std::max(storage_->defaultTimeout(), std::chrono::milliseconds(600000));
-  storage_->call(request);
-  sink->commit();
+  try {
+    storage_->call(request);
+  } catch (...) {
+    // However the call ended (a cut, a timeout, a cancellation, the last
+    // retry failing, an error status), the partial file goes now: the
+    // transport may still hold the sink.
+    sink->discard();
+    throw;
+  }
+  sink->commit();  // removes the partial file itself when it fails
 }
 
 StorageInfo WorkspaceFiles::info() const {

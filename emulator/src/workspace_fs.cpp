@@ -314,6 +314,48 @@ WorkspaceFiles::Resolved WorkspaceFiles::requireExisting(const RelPath& path,
   return r;
 }
 
+WorkspaceFiles::FolderPlan WorkspaceFiles::planFolder(const RelPath& dir, const char* field) const {
+  FolderPlan plan;
+  plan.existing = resolve({}, true);
+  RelPath prefix;
+  for (const std::string& segment : dir) {
+    prefix.push_back(segment);
+    Resolved next = resolve(prefix, true);
+    if (!next.exists) break;
+    if (!S_ISDIR(next.st.st_mode)) {
+      throw validationError(field, displayPath(prefix) + " is a file, not a folder");
+    }
+    plan.existing = std::move(next);
+    ++plan.depth;
+  }
+  plan.wouldBe = plan.existing.real;
+  for (std::size_t i = plan.depth; i < dir.size(); ++i)
+    plan.wouldBe += "/" + dir[i];
+  return plan;
+}
+
+WorkspaceFiles::Resolved WorkspaceFiles::ensureFolder(const RelPath& dir, const char* field) const {
+  const FolderPlan plan = planFolder(dir, field);
+  std::string current = plan.existing.real;
+  for (std::size_t i = plan.depth; i < dir.size(); ++i) {
+    const std::string next = current + "/" + dir[i];
+    if (::mkdir(next.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (errno == ENAMETOOLONG) throw validationError(field, "is too long");
+      throw ioError(
+          "Cannot create the folder " +
+          displayPath(RelPath(dir.begin(), dir.begin() + static_cast<std::ptrdiff_t>(i) + 1)));
+    }
+    fsyncDirectory(current);
+    current = next;
+  }
+  // Walked again, so that confinement and type are checked on what is there now.
+  Resolved out = resolve(dir, true);
+  if (!out.exists || !S_ISDIR(out.st.st_mode)) {
+    throw validationError(field, displayPath(dir) + " is a file, not a folder");
+  }
+  return out;
+}
+
 std::size_t WorkspaceFiles::countChildren(const std::string& dir) const {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return 0;
@@ -443,8 +485,7 @@ void WorkspaceFiles::writeFileInto(const std::string& target, const std::string&
 Json WorkspaceFiles::create(const RelPath& parent, const std::string& name, bool folder,
                             const std::optional<std::string>& contents) const {
   validateEntryName(name, "name");
-  const Resolved p = requireExisting(parent, true);
-  if (!S_ISDIR(p.st.st_mode)) throw validationError("path", "is a file, not a folder");
+  const Resolved p = ensureFolder(parent, "path");
   const std::string target = p.real + "/" + name;
   RelPath created = parent;
   created.push_back(name);
@@ -471,6 +512,7 @@ Json WorkspaceFiles::create(const RelPath& parent, const std::string& name, bool
 Json WorkspaceFiles::write(const RelPath& path, const std::string& contents) const {
   if (path.empty()) throw validationError("path", "is a folder");
   validateEntryName(path.back(), "path");
+  ensureFolder(RelPath(path.begin(), path.end() - 1), "path");
   const Resolved r = resolve(path, true);
   if (r.exists && S_ISDIR(r.st.st_mode)) throw validationError("path", "is a folder");
   if (r.exists && !S_ISREG(r.st.st_mode)) throw validationError("path", "is not a regular file");
@@ -500,9 +542,10 @@ Json WorkspaceFiles::rename(const RelPath& path, const std::string& newName) con
 
 std::vector<RelPath> WorkspaceFiles::transfer(const std::vector<RelPath>& sources,
                                               const RelPath& target, bool move) const {
-  const Resolved dest = requireExisting(target, true);
-  if (!S_ISDIR(dest.st.st_mode)) throw validationError("target", "is a file, not a folder");
-  // First every check, so that a refused request changes nothing.
+  // First every check, so that a refused request changes nothing (a missing target folder is
+  // created only once they have all passed).
+  const FolderPlan plan = planFolder(target, "target");
+  const std::string& destReal = plan.wouldBe;
   std::vector<Resolved> resolved;
   for (const RelPath& source : sources) {
     if (source.empty())
@@ -524,16 +567,17 @@ std::vector<RelPath> WorkspaceFiles::transfer(const std::vector<RelPath>& source
     RelPath result = target;
     result.push_back(name);
     struct stat st {};
-    if (::lstat((dest.real + "/" + name).c_str(), &st) == 0 || !names.insert(name).second) {
+    if (::lstat((destReal + "/" + name).c_str(), &st) == 0 || !names.insert(name).second) {
       throw ApiError(409, "already_exists", displayPath(result) + " already exists")
           .withDetails("target", "already exists");
     }
     if (S_ISDIR(resolved[i].st.st_mode) &&
-        (dest.real == resolved[i].real || startsWithDir(dest.real, resolved[i].real))) {
+        (destReal == resolved[i].real || startsWithDir(destReal, resolved[i].real))) {
       throw validationError("target", "is inside " + displayPath(sources[i]));
     }
     results.push_back(std::move(result));
   }
+  const Resolved dest = ensureFolder(target, "target");
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const std::string destination = dest.real + "/" + sources[i].back();
     int rc = 0;
@@ -638,15 +682,14 @@ WorkspaceFiles::OpenedFile WorkspaceFiles::openForReading(const RelPath& path) c
 // ---- uploads -------------------------------------------------------------------------------
 
 void WorkspaceFiles::requireFolder(const RelPath& dir) const {
-  const Resolved r = requireExisting(dir, true);
-  if (!S_ISDIR(r.st.st_mode)) throw validationError("path", "is a file, not a folder");
+  planFolder(dir, "path");
 }
 
 WorkspaceFiles::Upload WorkspaceFiles::beginUpload(const RelPath& dir) const {
-  const Resolved r = requireExisting(dir, true);
-  if (!S_ISDIR(r.st.st_mode)) throw validationError("path", "is a file, not a folder");
+  // The missing folders are created at commit, so that a refused upload leaves nothing.
+  const FolderPlan plan = planFolder(dir, "path");
   UniqueFd fd;
-  std::string temp = makeTempFile(r.real, fd);
+  std::string temp = makeTempFile(plan.existing.real, fd);
   return Upload(*this, dir, std::move(temp), std::move(fd));
 }
 
@@ -684,15 +727,19 @@ Json WorkspaceFiles::Upload::commit(const std::string& name) {
   fd_.reset();
   RelPath path = dir_;
   path.push_back(name);
-  // The folder is walked again: it may have changed while the body was streaming.
+  // The folder is walked again (it may have changed while the body was streaming), its
+  // missing folders created.
+  owner_->ensureFolder(dir_, "path");
   const Resolved target = owner_->resolve(path, true);
   if (target.exists && !S_ISREG(target.st.st_mode)) {
     throw ApiError(409, "already_exists", displayPath(path) + " already exists and is a folder")
         .withDetails("name", "already exists");
   }
   if (::rename(tempPath_.c_str(), target.real.c_str()) != 0) throw ioError("Cannot store the file");
+  const std::string tempDir = dirnameOf(tempPath_);
   tempPath_.clear();
   fsyncDirectory(dirnameOf(target.real));
+  if (tempDir != dirnameOf(target.real)) fsyncDirectory(tempDir);
   return owner_->entry(path);
 }
 

@@ -12,6 +12,11 @@
 //
 // Writes are atomic: a temporary file in the destination directory, fsync'd, renamed into
 // place, then the directory fsync'd.
+//
+// Missing parent folders: create (file or folder), write and upload create the folders on the
+// way to the new entry (like `mkdir -p`), and copy/move (single or batch) create a missing
+// target folder, once every other check has passed. A file standing where a folder is needed
+// is 400 validation_error; rename and delete never create anything.
 #pragma once
 
 #include <sys/stat.h>
@@ -54,15 +59,17 @@ class WorkspaceFiles {
 
   // GET files[/{path}]: bare array of entries, folders first then files, each by name.
   Json list(const RelPath& path, bool showHidden) const;
-  // POST files[/{parent}]: a new file (with `contents`) or folder named `name`.
+  // POST files[/{parent}]: a new file (with `contents`) or folder named `name`; missing
+  // folders on the way to `parent` are created.
   Json create(const RelPath& parent, const std::string& name, bool folder,
               const std::optional<std::string>& contents) const;
-  // PUT files/{path} operation "write": replaces (or creates) a file's contents.
+  // PUT files/{path} operation "write": replaces (or creates) a file's contents; missing
+  // parent folders are created.
   Json write(const RelPath& path, const std::string& contents) const;
   // PUT files/{path} operation "rename": `newName` in the same folder.
   Json rename(const RelPath& path, const std::string& newName) const;
-  // Copy or move of `sources` into the folder `target` (every check first, then the work);
-  // returns the new paths in order.
+  // Copy or move of `sources` into the folder `target`, created when missing (every check
+  // first, then the work); returns the new paths in order.
   std::vector<RelPath> transfer(const std::vector<RelPath>& sources, const RelPath& target,
                                 bool move) const;
   // DELETE files: every path must exist (checked first); folders are removed recursively
@@ -80,8 +87,9 @@ class WorkspaceFiles {
   };
   OpenedFile openForReading(const RelPath& path) const;
 
-  // Upload support: a temporary file in the folder `dir` (which must exist), later committed
-  // as `dir/name` (replacing a file of that name) or discarded.
+  // Upload support: a temporary file in the deepest existing folder on the way to `dir`, later
+  // committed as `dir/name` (creating the missing folders of `dir`, replacing a file of that
+  // name) or discarded (creating nothing).
   class Upload {
    public:
     Upload(const Upload&) = delete;
@@ -104,7 +112,8 @@ class WorkspaceFiles {
     std::string tempPath_;
     UniqueFd fd_;
   };
-  // Checks the folder (404/400) before any byte is read.
+  // Checks, before any byte is read, that `dir` is a folder or can be created as one (400 when
+  // a file stands in the way or the path leaves the workspace).
   void requireFolder(const RelPath& dir) const;
   Upload beginUpload(const RelPath& dir) const;
 
@@ -122,6 +131,17 @@ class WorkspaceFiles {
   // the link itself). A missing final segment gives exists == false.
   Resolved resolve(const RelPath& path, bool followFinal) const;
   Resolved requireExisting(const RelPath& path, bool followFinal) const;
+  // The deepest existing folder on the way to `dir` (`dir` itself when it exists) and how many
+  // of `dir`'s segments it covers; `wouldBe` is the real path `dir` has or will have. A file
+  // on the way -> 400 validation_error (`field`).
+  struct FolderPlan {
+    Resolved existing;
+    std::size_t depth = 0;
+    std::string wouldBe;
+  };
+  FolderPlan planFolder(const RelPath& dir, const char* field) const;
+  // Creates the missing folders of `dir` (like `mkdir -p`) and returns the resolved folder.
+  Resolved ensureFolder(const RelPath& dir, const char* field) const;
   bool inside(const std::string& real) const;
   Json describe(const RelPath& path, const std::string& real, const struct stat& st) const;
   std::size_t countChildren(const std::string& dir) const;

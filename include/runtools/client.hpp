@@ -32,9 +32,11 @@ struct Services;
 /// sandbox.destroy();
 /// @endcode
 ///
-/// Construction resolves the options (see ClientOptions) and throws
-/// ConfigurationError when no credential is configured or a base URL is
-/// malformed. Copies are cheap and share connections.
+/// Construction resolves and validates every option (see ClientOptions) and
+/// throws ConfigurationError, naming the option or environment variable,
+/// when no credential is configured, a base URL is one libcurl would refuse,
+/// a setting is out of range or an extra header cannot be sent. Copies are
+/// cheap and share connections.
 ///
 /// @par Thread safety
 /// A RunTools object and its resource clients are safe to use from several
@@ -52,6 +54,9 @@ class RunTools {
   /// call.cancellation = token;
   /// rt.with(call).sandbox.create().waitForReady();
   /// @endcode
+  /// Throws ConfigurationError for an invalid setting; the settings shared
+  /// with ClientOptions (timeout, maxRetries, retryPolicy, headers) are
+  /// checked exactly as the constructor checks them.
   RunTools with(const CallOptions& options) const;
 
   /// The `X-RateLimit-*` figures of the last response that carried them

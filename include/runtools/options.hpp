@@ -27,9 +27,14 @@ enum class AuthHeaderStyle {
 ///
 /// Retried: a connection that failed before anything was sent, and — for
 /// requests safe to repeat — a dropped connection, a timeout, 408, 429, 502,
-/// 503 and 504. Safe to repeat are GET, PUT, DELETE, the naturally idempotent
-/// actions (pause, resume, install, secret upserts, ...), and any POST that
-/// carries an `Idempotency-Key`. Streams are never repeated.
+/// 503 and 504. Safe to repeat are GETs (downloads included), DELETEs, PUT
+/// writes (not the PUTs that rename, move or copy files), the naturally
+/// idempotent actions (pause, resume, install, secret upserts, ...), and
+/// every POST that carries an `Idempotency-Key`: by default all the others,
+/// uploads included. Never repeated: PATCH updates, streams (runs with a
+/// callback, streamed exec), keyless POSTs, and the attachment upload to a
+/// pre-signed URL (which is not retried even when its connection is
+/// refused). README.md has the table, call by call.
 ///
 /// A retry waits `min(maxDelay, initialDelay * 2^retry)` scaled down by a
 /// random factor in `[1 - jitter, 1]` (full jitter by default), or the wait
@@ -74,6 +79,9 @@ using Logger = std::function<void(const LogRecord&)>;
 
 /// Overrides for the calls made through RunTools::with(): a per-call
 /// timeout, an overall deadline, retries, an idempotency key, cancellation.
+/// RunTools::with() validates them with the checks ClientOptions gets (a
+/// positive timeout, 0..20 retries, a consistent retry policy, sendable
+/// headers) and throws ConfigurationError for an invalid one.
 struct CallOptions {
   /// Limit for each attempt (exec adds the command's own timeout).
   std::optional<std::chrono::milliseconds> timeout;
@@ -87,7 +95,8 @@ struct CallOptions {
   /// Stops calls (and their waits and retries) with CancelledError.
   std::optional<CancellationToken> cancellation;
   /// Extra headers for these calls, added to (or replacing) the client's
-  /// ClientOptions::headers. Same rules as those.
+  /// ClientOptions::headers. Same rules as those, checked by the same code:
+  /// RunTools::with throws ConfigurationError for a header it cannot send.
   HttpHeaders headers;
 };
 
@@ -115,6 +124,16 @@ struct RateLimitInfo {
 ///
 /// Base URLs are given without `/v1`. When both an API key and an access
 /// token are configured, the API key is used.
+///
+/// Everything is validated by the RunTools constructor, which throws
+/// ConfigurationError naming the option or variable: a base URL must be
+/// http(s), have a host and a port in 1..65535, carry no user information,
+/// query or fragment, and pass libcurl's own URL parser (so `http://[::1`
+/// is refused up front rather than on the first request); `timeout` must
+/// be positive, `maxRetries` within 0..20, `retryPolicy` consistent, and
+/// `headers` sendable. The settings CallOptions shares with these
+/// (`timeout`, `maxRetries`, `retryPolicy`, `headers`) go through the same
+/// check in RunTools::with.
 struct ClientOptions {
   std::optional<std::string> apiKey;
   std::optional<std::string> accessToken;
@@ -131,9 +150,13 @@ struct ClientOptions {
   /// Appended to the `User-Agent` header (e.g. "my-engine/2.1").
   std::string userAgentSuffix;
   /// Extra headers sent with every request (tracing ids, a gateway's
-  /// routing header). Credentials, `Host`, `Content-Length`,
-  /// `Content-Type`, `Transfer-Encoding` and `Idempotency-Key` (see
-  /// CallOptions::idempotencyKey) are set by the SDK and cannot be given here.
+  /// routing header). Credentials (`X-API-Key`, `Authorization`), `Host`,
+  /// `Content-Length`, `Content-Type`, `Transfer-Encoding` and
+  /// `Idempotency-Key` (see CallOptions::idempotencyKey) are set by the SDK
+  /// and cannot be given here; neither can an invalid name or a value with
+  /// CR, LF or other control characters. Such headers make the RunTools
+  /// constructor throw ConfigurationError — the same type RunTools::with
+  /// throws for CallOptions::headers.
   HttpHeaders headers;
   /// Receives a record per exchange at `logLevel` or above (none when empty).
   Logger logger;

@@ -213,7 +213,15 @@ class Sandbox {
   /// Polls until the sandbox is running and reachable over SSH (and VNC for
   /// desktop sandboxes). Throws TimeoutError when the time is up and
   /// SandboxFailedError when the sandbox lands in failed, error, stopped,
-  /// orphaned or destroyed.
+  /// orphaned, destroying or destroyed.
+  ///
+  /// A sandbox destroyed during the wait ends it with SandboxFailedError and
+  /// sandboxStatus() `destroyed` whether the platform reports the status
+  /// `destroyed` or answers the poll with 404 (as it does for a destroyed
+  /// sandbox); status() then reports `destroyed` too. That 404 counts as
+  /// destroyed once this handle has seen the sandbox (from create(), a
+  /// refresh or an earlier poll); a handle that never saw it gets the
+  /// NotFoundError, since the id may never have existed.
   SandboxInfo waitForReady(const WaitOptions& options = {}) const;
   template <class Rep, class Period>
   SandboxInfo waitForReady(std::chrono::duration<Rep, Period> timeout,
@@ -232,6 +240,9 @@ class Sandbox {
   /// Polls until the sandbox reports `status` (e.g. "paused" after pause()).
   /// Throws TimeoutError when the time is up, and SandboxFailedError when the
   /// sandbox lands in a state it cannot leave (failed, destroyed, ...) first.
+  /// A 404 while waiting means `destroyed`, as for waitForReady(): it ends
+  /// the wait with SandboxFailedError, or returns (with status `destroyed`)
+  /// when `destroyed` is the status waited for.
   SandboxInfo waitForStatus(const std::string& status, const WaitOptions& options = {}) const;
   /// Public URL of `port` inside the sandbox.
   SandboxUrl url(int port) const;

@@ -131,6 +131,14 @@ struct ListFilesOptions {
   bool showHidden = false;
 };
 
+/// Options of an upload or a download.
+struct TransferOptions {
+  /// Called as the body's bytes move, on the calling thread: for uploads the
+  /// request body (the file and its multipart framing), for downloads the
+  /// file. A retried transfer reports from 0 again.
+  ProgressCallback onProgress;
+};
+
 /// The largest upload the platform accepts in one request (100 MB).
 inline constexpr std::uint64_t kMaxUploadBytes = 100ull * 1024 * 1024;
 /// The most ids one batch copy, move or remove accepts.
@@ -138,7 +146,10 @@ inline constexpr std::size_t kMaxBatchIds = 250;
 
 /// The files of one workspace. Paths are workspace-relative ("/a/b.txt" and
 /// "a/b.txt" are the same file); a path containing a `..` segment is refused
-/// before any request.
+/// before any request. Creating, writing and uploading create the missing
+/// folders on the way (like `mkdir -p`), and copies and moves create a
+/// missing target folder; a file standing where a folder is needed raises
+/// BadRequestError.
 ///
 /// @par Thread safety
 /// Safe to use from several threads at once.
@@ -151,23 +162,27 @@ class WorkspaceFiles {
   /// Entries of a folder ("/" for the root), folders first.
   std::vector<FileEntry> list(const std::string& folder = "/",
                               const ListFilesOptions& options = {}) const;
-  /// Creates a folder (its parent must exist).
+  /// Creates a folder (and any missing folder above it).
   FileEntry createFolder(const std::string& path) const;
   /// Creates a file with text contents; fails with ConflictError if it exists.
   FileEntry createFile(const std::string& path, const std::string& contents = {}) const;
   /// Replaces (or creates) a file's contents.
   FileEntry write(const std::string& path, const std::string& contents) const;
-  /// Uploads bytes from memory to `path` (created or replaced).
-  FileEntry upload(const std::string& path, std::string_view bytes) const;
+  /// Uploads bytes from memory to `path` (created or replaced). More than
+  /// kMaxUploadBytes raise FileTooLargeError before anything is sent.
+  FileEntry upload(const std::string& path, std::string_view bytes,
+                   const TransferOptions& options = {}) const;
   /// Uploads a local file to `path`, streamed from disk. Files above
-  /// kMaxUploadBytes raise PayloadTooLargeError before anything is sent.
-  FileEntry uploadFile(const std::string& localFile, const std::string& path) const;
+  /// kMaxUploadBytes raise FileTooLargeError before anything is sent.
+  FileEntry uploadFile(const std::string& localFile, const std::string& path,
+                       const TransferOptions& options = {}) const;
   /// The contents of a file.
-  std::string download(const std::string& path) const;
+  std::string download(const std::string& path, const TransferOptions& options = {}) const;
   /// Streams a file to `localFile`. The data goes to a temporary file beside
   /// it that is renamed into place only when complete, so an interrupted
   /// download never leaves a truncated file under the real name.
-  void downloadTo(const std::string& path, const std::string& localFile) const;
+  void downloadTo(const std::string& path, const std::string& localFile,
+                  const TransferOptions& options = {}) const;
   /// Renames a file or folder within its folder.
   FileEntry rename(const std::string& path, const std::string& newName) const;
   /// Moves a file or folder into `targetFolder`.
@@ -196,8 +211,8 @@ class WorkspaceFiles {
                                  const std::string& targetFolder) const;
   FileEntry update(const std::string& path, nlohmann::json body) const;
   FileEntry create(const std::string& path, nlohmann::json body) const;
-  FileEntry uploadSource(const std::string& path,
-                         std::shared_ptr<internal::MultipartUpload> body) const;
+  FileEntry uploadSource(const std::string& path, std::shared_ptr<internal::MultipartUpload> body,
+                         const TransferOptions& options) const;
 
   std::shared_ptr<internal::ServiceClient> storage_;
   std::string workspaceId_;

@@ -1,8 +1,11 @@
 #include "internal/config.hpp"
 
+#include <curl/curl.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 
 #include "internal/http_syntax.hpp"
 #include "runtools/errors.hpp"
@@ -14,7 +17,6 @@ constexpr const char* kDefaultApiUrl = "https://api.runtools.ai";
 constexpr const char* kDefaultToolsUrl = "https://tools.runtools.ai";
 constexpr const char* kDefaultAuthUrl = "https://auth.runtools.ai";
 constexpr const char* kDefaultStorageUrl = "https://storage.runtools.ai";
-constexpr int kMaxRetriesLimit = 20;
 
 std::optional<std::string> nonEmpty(const std::optional<std::string>& value) {
   if (value && !value->empty()) return value;
@@ -41,7 +43,7 @@ void validateCredential(const std::string& credential, const char* what) {
   }
 }
 
-long long parseInteger(const std::string& text, const char* envName) {
+long long parseInteger(const std::string& text, const char* envName, const std::string& secret) {
   std::size_t pos = 0;
   long long value = 0;
   try {
@@ -50,7 +52,9 @@ long long parseInteger(const std::string& text, const char* envName) {
     pos = 0;
   }
   if (pos == 0 || pos != text.size()) {
-    throw ConfigurationError(std::string(envName) + " must be an integer, got \"" + text + "\"");
+    const bool hide = !secret.empty() && text.find(secret) != std::string::npos;
+    throw ConfigurationError(std::string(envName) + " must be an integer, got " +
+                             (hide ? std::string("(hidden)") : "\"" + text + "\""));
   }
   return value;
 }
@@ -63,11 +67,58 @@ std::optional<std::string> processEnvironment(const char* name) {
   return std::string(value);
 }
 
-std::string normalizeBaseUrl(const std::string& url, const char* optionName, const char* envName) {
-  // A URL with user information may carry a password: never echo it.
-  const std::string shown = url.find('@') == std::string::npos ? "\"" + url + "\"" : "(hidden)";
+namespace {
+
+// What a refused URL is shown as: nothing after user information or a query
+// (either may carry a secret), control characters escaped, at most 200
+// characters; "(hidden)" when it contains the credential.
+std::string displayUrl(const std::string& url, const std::string& secret) {
+  if (url.find('@') != std::string::npos ||
+      (!secret.empty() && url.find(secret) != std::string::npos)) {
+    return "(hidden)";
+  }
+  constexpr std::size_t kMaxShown = 200;
+  const std::size_t cut = url.find_first_of("?#");
+  std::string shown = "\"";
+  for (std::size_t i = 0; i < url.size() && i < cut && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(url[i]);
+    if (c < 0x20 || c == 0x7F) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += kHex[c >> 4];
+      shown += kHex[c & 0xF];
+    } else {
+      shown += url[i];
+    }
+  }
+  if (cut != std::string::npos || url.size() > kMaxShown) shown += "...";
+  return shown + "\"";
+}
+
+// libcurl's own verdict on `url`: the reason it would refuse it, nullopt
+// when it parses. Only the URL API is used, which needs no global init.
+std::optional<std::string> curlUrlProblem(const std::string& url) {
+  const std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> handle(curl_url(), &curl_url_cleanup);
+  if (!handle) return std::string("out of memory while parsing the URL");
+  // Flags 0: only schemes this libcurl supports, no spaces, no guessing.
+  const CURLUcode rc = curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0);
+  if (rc != CURLUE_OK) return std::string("libcurl: ") + curl_url_strerror(rc);
+  char* port = nullptr;
+  std::optional<std::string> problem;
+  if (curl_url_get(handle.get(), CURLUPART_PORT, &port, 0) == CURLUE_OK && port != nullptr &&
+      std::string(port) == "0") {
+    problem = "port must be between 1 and 65535";
+  }
+  curl_free(port);
+  return problem;
+}
+
+}  // namespace
+
+std::string normalizeBaseUrl(const std::string& url, const char* optionName, const char* envName,
+                             const std::string& secret) {
   auto fail = [&](const std::string& why) -> ConfigurationError {
-    return ConfigurationError("invalid base URL " + shown + " (" + why +
+    return ConfigurationError("invalid base URL " + displayUrl(url, secret) + " (" + why +
                               "); set ClientOptions::" + optionName + " or " + envName +
                               " to a URL such as https://api.runtools.ai");
   };
@@ -98,6 +149,8 @@ std::string normalizeBaseUrl(const std::string& url, const char* optionName, con
     throw fail(host.find('@') != std::string::npos ? "must not carry user information"
                                                    : "missing host");
   }
+  // The requests go to `<base>/v1/...`: check what libcurl will be given.
+  if (auto problem = curlUrlProblem(out + "/v1/")) throw fail(*problem);
   return out;
 }
 
@@ -115,6 +168,39 @@ std::optional<std::string> extraHeadersProblem(const HttpHeaders& headers) {
     }
   }
   return std::nullopt;
+}
+
+void validateSharedSettings(const char* owner, const SharedSettings& settings,
+                            const SettingNames& names) {
+  auto name = [&](const char* field, const char* override) {
+    return override != nullptr ? std::string(override) : std::string(owner) + "::" + field;
+  };
+  if (settings.timeout && settings.timeout->count() <= 0) {
+    throw ConfigurationError(name("timeout", names.timeout) + " must be a positive duration");
+  }
+  if (settings.maxRetries &&
+      (*settings.maxRetries < 0 || *settings.maxRetries > kMaxRetriesLimit)) {
+    throw ConfigurationError(name("maxRetries", names.maxRetries) + " must be between 0 and " +
+                             std::to_string(kMaxRetriesLimit));
+  }
+  if (const RetryPolicy* policy = settings.retryPolicy) {
+    const std::string field = std::string(owner) + "::retryPolicy";
+    if (policy->initialDelay.count() < 0 || policy->maxRetryAfter.count() < 0) {
+      throw ConfigurationError(field + ": delays must not be negative");
+    }
+    if (policy->maxDelay < policy->initialDelay) {
+      throw ConfigurationError(field + ": maxDelay must not be shorter than initialDelay");
+    }
+    // Written so that NaN fails too.
+    if (!(policy->jitter >= 0.0 && policy->jitter <= 1.0)) {
+      throw ConfigurationError(field + ": jitter must be within [0, 1]");
+    }
+  }
+  if (settings.headers != nullptr) {
+    if (auto problem = extraHeadersProblem(*settings.headers)) {
+      throw ConfigurationError(std::string(owner) + "::headers: " + *problem);
+    }
+  }
 }
 
 ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env) {
@@ -142,55 +228,50 @@ ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env)
                      config.credentialKind == CredentialKind::ApiKey ? "API key" : "access token");
 
   config.apiUrl = normalizeBaseUrl(pick(options.apiUrl, env, "RUNTOOLS_API_URL", kDefaultApiUrl),
-                                   "apiUrl", "RUNTOOLS_API_URL");
+                                   "apiUrl", "RUNTOOLS_API_URL", config.credential);
   config.toolsUrl =
       normalizeBaseUrl(pick(options.toolsUrl, env, "RUNTOOLS_TOOLS_URL", kDefaultToolsUrl),
-                       "toolsUrl", "RUNTOOLS_TOOLS_URL");
+                       "toolsUrl", "RUNTOOLS_TOOLS_URL", config.credential);
   config.authUrl =
       normalizeBaseUrl(pick(options.authUrl, env, "RUNTOOLS_AUTH_URL", kDefaultAuthUrl), "authUrl",
-                       "RUNTOOLS_AUTH_URL");
+                       "RUNTOOLS_AUTH_URL", config.credential);
   config.storageUrl =
       normalizeBaseUrl(pick(options.storageUrl, env, "RUNTOOLS_STORAGE_URL", kDefaultStorageUrl),
-                       "storageUrl", "RUNTOOLS_STORAGE_URL");
+                       "storageUrl", "RUNTOOLS_STORAGE_URL", config.credential);
 
-  if (options.timeout) {
-    if (options.timeout->count() <= 0) {
-      throw ConfigurationError("ClientOptions::timeout must be positive");
+  // The settings CallOptions shares go through the same check as there.
+  SharedSettings shared;
+  shared.timeout = options.timeout;
+  shared.maxRetries = options.maxRetries;
+  shared.retryPolicy = &options.retryPolicy;
+  shared.headers = &options.headers;
+  validateSharedSettings("ClientOptions", shared);
+  SharedSettings fromEnv;
+  if (!options.timeout) {
+    if (auto text = nonEmpty(env("RUNTOOLS_TIMEOUT_MS"))) {
+      const long long ms = parseInteger(*text, "RUNTOOLS_TIMEOUT_MS", config.credential);
+      fromEnv.timeout = std::chrono::milliseconds(ms);
     }
-    config.timeout = *options.timeout;
-  } else if (auto text = nonEmpty(env("RUNTOOLS_TIMEOUT_MS"))) {
-    const long long ms = parseInteger(*text, "RUNTOOLS_TIMEOUT_MS");
-    if (ms <= 0) throw ConfigurationError("RUNTOOLS_TIMEOUT_MS must be a positive number of ms");
-    config.timeout = std::chrono::milliseconds(ms);
   }
-
+  if (!options.maxRetries) {
+    if (auto text = nonEmpty(env("RUNTOOLS_MAX_RETRIES"))) {
+      fromEnv.maxRetries = parseInteger(*text, "RUNTOOLS_MAX_RETRIES", config.credential);
+    }
+  }
+  validateSharedSettings("environment", fromEnv, {"RUNTOOLS_TIMEOUT_MS", "RUNTOOLS_MAX_RETRIES"});
+  if (auto timeout = options.timeout ? options.timeout : fromEnv.timeout) config.timeout = *timeout;
   if (options.maxRetries) {
-    if (*options.maxRetries < 0 || *options.maxRetries > kMaxRetriesLimit) {
-      throw ConfigurationError("ClientOptions::maxRetries must be between 0 and " +
-                               std::to_string(kMaxRetriesLimit));
-    }
     config.maxRetries = *options.maxRetries;
-  } else if (auto text = nonEmpty(env("RUNTOOLS_MAX_RETRIES"))) {
-    const long long n = parseInteger(*text, "RUNTOOLS_MAX_RETRIES");
-    if (n < 0 || n > kMaxRetriesLimit) {
-      throw ConfigurationError("RUNTOOLS_MAX_RETRIES must be between 0 and " +
-                               std::to_string(kMaxRetriesLimit));
-    }
-    config.maxRetries = static_cast<int>(n);
+  } else if (fromEnv.maxRetries) {
+    config.maxRetries = static_cast<int>(*fromEnv.maxRetries);
   }
+  config.retryPolicy = options.retryPolicy;
+  config.headers = options.headers;
 
   if (options.connectTimeout.count() <= 0) {
     throw ConfigurationError("ClientOptions::connectTimeout must be positive");
   }
   config.connectTimeout = options.connectTimeout;
-  const auto& policy = options.retryPolicy;
-  if (policy.initialDelay.count() < 0 || policy.maxDelay < policy.initialDelay ||
-      policy.jitter < 0.0 || policy.jitter > 1.0 || policy.maxRetryAfter.count() < 0) {
-    throw ConfigurationError(
-        "ClientOptions::retryPolicy is inconsistent: delays must be non-negative, "
-        "maxDelay >= initialDelay and jitter within [0, 1]");
-  }
-  config.retryPolicy = policy;
   for (const char ch : options.userAgentSuffix) {
     const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7F) {
@@ -198,10 +279,6 @@ ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env)
     }
   }
   config.userAgentSuffix = options.userAgentSuffix;
-  if (auto problem = extraHeadersProblem(options.headers)) {
-    throw ConfigurationError("ClientOptions::headers: " + *problem);
-  }
-  config.headers = options.headers;
   config.authHeaderStyle = options.authHeaderStyle;
   config.logger = options.logger;
   config.logLevel = options.logLevel;

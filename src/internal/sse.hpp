@@ -8,6 +8,7 @@
 // discarded (and reported by finish()).
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -70,13 +71,20 @@ class SseSink final : public BodySink {
   struct Stop {};
 
   void write(const char* data, std::size_t size) override {
+    bytes_ += size;
     if (!parser_.feed(std::string_view(data, size))) throw Stop{};
   }
-  void reset() override { parser_.reset(); }
+  void reset() override {
+    bytes_ = 0;
+    parser_.reset();
+  }
   bool finish() { return parser_.finish(); }
+  /// Body bytes received since the stream (last) started.
+  std::uint64_t bytesReceived() const noexcept { return bytes_; }
 
  private:
   SseParser parser_;
+  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace runtools::internal

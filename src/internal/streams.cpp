@@ -29,6 +29,10 @@ std::string quoted(const std::string& value) {
   return out + "\"";
 }
 
+[[noreturn]] void throwClosed(const std::string& temp) {
+  throw FileError("\"" + temp + "\" was already committed or discarded");
+}
+
 }  // namespace
 
 // ------------------------------------------------------------ ContentSource
@@ -144,19 +148,25 @@ AtomicFileSink::AtomicFileSink(std::string target) : target_(std::move(target)) 
 }
 
 AtomicFileSink::~AtomicFileSink() {
-  if (file_ != nullptr) {
-    std::fclose(file_);
-    std::remove(temp_.c_str());
-  }
+  discard();
+}
+
+void AtomicFileSink::discard() noexcept {
+  if (file_ == nullptr) return;
+  std::fclose(file_);
+  file_ = nullptr;
+  std::remove(temp_.c_str());
 }
 
 void AtomicFileSink::write(const char* data, std::size_t size) {
+  if (file_ == nullptr) throwClosed(temp_);
   if (std::fwrite(data, 1, size, file_) != size) {
     throw FileError("cannot write \"" + temp_ + "\": " + systemReason());
   }
 }
 
 void AtomicFileSink::reset() {
+  if (file_ == nullptr) throwClosed(temp_);
   if (std::fflush(file_) != 0 || ::ftruncate(::fileno(file_), 0) != 0 ||
       std::fseek(file_, 0, SEEK_SET) != 0) {
     throw FileError("cannot truncate \"" + temp_ + "\": " + systemReason());
@@ -164,14 +174,18 @@ void AtomicFileSink::reset() {
 }
 
 void AtomicFileSink::commit() {
+  if (file_ == nullptr) throwClosed(temp_);
   if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0) {
-    throw FileError("cannot flush \"" + temp_ + "\": " + systemReason());
+    const std::string reason = systemReason();
+    discard();
+    throw FileError("cannot flush \"" + temp_ + "\": " + reason);
   }
   std::FILE* file = file_;
   file_ = nullptr;
   if (std::fclose(file) != 0) {
+    const std::string reason = systemReason();
     std::remove(temp_.c_str());
-    throw FileError("cannot close \"" + temp_ + "\": " + systemReason());
+    throw FileError("cannot close \"" + temp_ + "\": " + reason);
   }
   if (std::rename(temp_.c_str(), target_.c_str()) != 0) {
     const std::string reason = systemReason();

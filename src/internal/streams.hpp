@@ -66,7 +66,9 @@ class MultipartUpload final : public BodySource {
 };
 
 /// Writes a download to `<target>.rtpart-<random>` and renames it to
-/// `target` on commit(); the partial file is removed if never committed.
+/// `target` on commit(); the partial file is removed by discard(), by a
+/// failed commit(), and at the latest when the sink is destroyed. `target`
+/// itself is only ever touched by the rename.
 class AtomicFileSink final : public BodySink {
  public:
   explicit AtomicFileSink(std::string target);
@@ -74,10 +76,16 @@ class AtomicFileSink final : public BodySink {
   AtomicFileSink(const AtomicFileSink&) = delete;
   AtomicFileSink& operator=(const AtomicFileSink&) = delete;
 
+  /// Throws FileError, also once the sink was committed or discarded.
   void write(const char* data, std::size_t size) override;
   void reset() override;
-  /// Flushes to disk and renames into place. Throws FileError.
+  /// Flushes to disk and renames into place. Throws FileError (the partial
+  /// file is then removed).
   void commit();
+  /// Closes and removes the partial file now, whoever else still holds the
+  /// sink (a transport may keep a copy of the request). Idempotent; never
+  /// throws.
+  void discard() noexcept;
 
  private:
   std::string target_;

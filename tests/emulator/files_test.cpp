@@ -173,8 +173,8 @@ TEST_CASE("create: folders and files, conflicts and bad names") {
   requireError(f.create("/src/lib", Json{{"name", "util.py"}, {"contents", "overwrite?"}}), 409,
                "already_exists");
   REQUIRE(readFile(f.files / "src" / "lib" / "util.py") == "print(1)");
-  requireError(f.create("/nope", Json{{"name", "x"}}), 404, "not_found");
   requireError(f.create("/src/lib/util.py", Json{{"name", "x"}}), 400, "validation_error");
+  requireError(f.create("/src/lib/util.py/deeper", Json{{"name", "x"}}), 400, "validation_error");
   requireError(f.create("", Json::object()), 400, "validation_error");
   requireError(f.create("", Json{{"name", "x"}, {"type", "symlink"}}), 400, "validation_error");
   requireError(f.create("", Json{{"name", "x"}, {"contents", 5}}), 400, "validation_error");
@@ -211,8 +211,8 @@ TEST_CASE("put: write, rename, move and copy of one entry") {
   requireError(f.put("/docs", Json{{"operation", "write"}, {"contents", "x"}}), 400,
                "validation_error");
   requireError(f.put("/docs/a.txt", Json{{"operation", "write"}}), 400, "validation_error");
-  requireError(f.put("/missing/a.txt", Json{{"operation", "write"}, {"contents", "x"}}), 404,
-               "not_found");
+  requireError(f.put("/docs/a.txt/b.txt", Json{{"operation", "write"}, {"contents", "x"}}), 400,
+               "validation_error");
   requireError(f.put("/docs/a.txt", Json{{"operation", "explode"}}), 400, "validation_error");
   requireError(f.put("/docs/a.txt", Json::object()), 400, "validation_error");
 
@@ -250,7 +250,7 @@ TEST_CASE("put: write, rename, move and copy of one entry") {
                "validation_error");
   requireError(f.put("/papers", Json{{"operation", "copy"}, {"target", "/papers"}}), 400,
                "validation_error");
-  requireError(f.put("/papers", Json{{"operation", "move"}, {"target", "/nowhere"}}), 404,
+  requireError(f.put("/missing", Json{{"operation", "move"}, {"target", "/archive"}}), 404,
                "not_found");
   requireError(f.put("/papers", Json{{"operation", "move"}, {"target", "/archive/b.txt"}}), 400,
                "validation_error");
@@ -309,8 +309,8 @@ TEST_CASE("batch copy/move: all or nothing, new ids in order, 250 ids at most") 
                "validation_error");
   requireError(f.put("", Json{{"operation", "copy"}, {"ids", {"/3.txt"}}, {"target", "/3.txt"}}),
                400, "validation_error");
-  requireError(f.put("", Json{{"operation", "copy"}, {"ids", {"/3.txt"}}, {"target", "/none"}}),
-               404, "not_found");
+  requireError(f.put("", Json{{"operation", "copy"}, {"ids", {"/3.txt"}}, {"target", "/3.txt/x"}}),
+               400, "validation_error");
 
   Json many = Json::array();
   for (int i = 0; i < 251; ++i)
@@ -476,10 +476,13 @@ TEST_CASE("traversal: '..', '.', encoded separators and NUL are refused on every
   requireError(f.api->get(f.base + "/direct?id=" + canary.string()), 404, "not_found");
   requireError(f.api->get(f.base + "/direct?id=/etc/passwd"), 404, "not_found");
   requireError(f.del({canary.string()}), 404, "not_found");
-  requireError(f.put("", Json{{"operation", "copy"},
-                              {"ids", {"/sub/in.txt"}},
-                              {"target", outside.path().string()}}),
-               404, "not_found");
+  // A copy "into" the outside folder creates that path inside the workspace instead.
+  const Response inside = f.put(
+      "",
+      Json{{"operation", "copy"}, {"ids", {"/sub/in.txt"}}, {"target", outside.path().string()}});
+  REQUIRE(inside.status == 200);
+  REQUIRE(inside.data()["ids"][0] == outside.path().string() + "/in.txt");
+  REQUIRE(readFile(f.files / outside.path().relative_path() / "in.txt") == "in");
 
   REQUIRE(readFile(canary) == "canary");
   REQUIRE(f.download("/sub/in.txt") == "in");
@@ -554,6 +557,16 @@ TEST_CASE("traversal: symlinks made in a mounted sandbox never reach outside the
       "validation_error");
   requireError(f.put("/sub/in.txt", Json{{"operation", "move"}, {"target", "/evil"}}), 400,
                "validation_error");
+  // Missing folders are never created through a link that leaves (or dangles).
+  for (const std::string link : {"/evil", "/dangling", "/up"}) {
+    INFO(link);
+    requireError(f.create(link + "/new/deeper", Json{{"name", "planted.txt"}}), 400,
+                 "validation_error");
+    requireError(f.put(link + "/new/x.txt", Json{{"operation", "write"}, {"contents", "x"}}), 400,
+                 "validation_error");
+    requireError(f.put("/sub/in.txt", Json{{"operation", "copy"}, {"target", link + "/new"}}), 400,
+                 "validation_error");
+  }
   // Uploads into the link, or onto a link that leaves.
   httplib::Client client("127.0.0.1", f.emu.port());
   const httplib::Headers auth{{"X-API-Key", f.emu.apiKey()}};
@@ -562,6 +575,9 @@ TEST_CASE("traversal: symlinks made in a mounted sandbox never reach outside the
   REQUIRE(res);
   REQUIRE(res->status == 400);
   res = client.Post((f.base + "/upload?id=/evil").c_str(), auth, part);
+  REQUIRE(res);
+  REQUIRE(res->status == 400);
+  res = client.Post((f.base + "/upload/evil/new/deeper").c_str(), auth, part);
   REQUIRE(res);
   REQUIRE(res->status == 400);
   const httplib::MultipartFormDataItems onto{{"file", "pwned", "evilfile", "text/plain"}};
@@ -586,4 +602,81 @@ TEST_CASE("traversal: symlinks made in a mounted sandbox never reach outside the
   REQUIRE(after.st_atim.tv_sec == before.st_atim.tv_sec);
   REQUIRE(after.st_atim.tv_nsec == before.st_atim.tv_nsec);
   REQUIRE(std::distance(fs::directory_iterator(outside.path()), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE(
+    "missing parent folders are created by create, write, copy and move, never by a refusal") {
+  Fixture f;
+  f.file("", "plain.txt", "p");
+
+  // create (file and folder): every missing folder on the way, like mkdir -p.
+  Response r = f.create("/a/b", Json{{"name", "c.txt"}, {"contents", "abc"}});
+  INFO(r.raw);
+  REQUIRE(r.status == 201);
+  REQUIRE(r.data()["id"] == "/a/b/c.txt");
+  REQUIRE(readFile(f.files / "a" / "b" / "c.txt") == "abc");
+  REQUIRE(f.list("/a")[0]["id"] == "/a/b");
+  REQUIRE(f.list("/a")[0]["type"] == "folder");
+  r = f.create("/x/y", Json{{"name", "z"}, {"type", "folder"}});
+  REQUIRE(r.status == 201);
+  REQUIRE(fs::is_directory(f.files / "x" / "y" / "z"));
+  // Existing entries are still conflicts.
+  requireError(f.create("/a/b", Json{{"name", "c.txt"}}), 409, "already_exists");
+
+  // write.
+  r = f.put("/w1/w2/new.txt", Json{{"operation", "write"}, {"contents", "written"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(r.data()["id"] == "/w1/w2/new.txt");
+  REQUIRE(f.download("/w1/w2/new.txt") == "written");
+
+  // copy and move of one entry into a missing folder (nested), and a batch.
+  r = f.put("/a/b/c.txt", Json{{"operation", "copy"}, {"target", "/backup/deep"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(r.data()["id"] == "/backup/deep/c.txt");
+  REQUIRE(f.download("/backup/deep/c.txt") == "abc");
+  REQUIRE(f.download("/a/b/c.txt") == "abc");
+  r = f.put("/x", Json{{"operation", "move"}, {"target", "/moved"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(r.data()["id"] == "/moved/x");
+  REQUIRE(fs::is_directory(f.files / "moved" / "x" / "y" / "z"));
+  REQUIRE_FALSE(fs::exists(f.files / "x"));
+  r = f.put("", Json{{"operation", "copy"}, {"ids", {"/plain.txt", "/a"}}, {"target", "/batch/1"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(r.data() == Json{{"ids", {"/batch/1/plain.txt", "/batch/1/a"}}});
+  REQUIRE(f.download("/batch/1/a/b/c.txt") == "abc");
+  r = f.put("", Json{{"operation", "move"}, {"ids", {"/w1"}}, {"target", "/batch/2"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(f.download("/batch/2/w1/w2/new.txt") == "written");
+
+  // A file standing where a folder is needed: 400, and nothing is created.
+  requireError(f.create("/plain.txt/sub", Json{{"name", "n"}}), 400, "validation_error");
+  requireError(f.put("/plain.txt/sub/n.txt", Json{{"operation", "write"}, {"contents", "x"}}), 400,
+               "validation_error");
+  Response refused = f.put("/a", Json{{"operation", "copy"}, {"target", "/plain.txt/in"}});
+  requireError(refused, 400, "validation_error");
+  REQUIRE(refused.body["error"]["details"]["field"] == "target");
+  REQUIRE(fs::is_regular_file(f.files / "plain.txt"));
+
+  // A refused transfer creates no target folder: a missing source, a folder moved into itself,
+  // a name clash among the sources.
+  requireError(f.put("", Json{{"operation", "copy"},
+                              {"ids", {"/plain.txt", "/missing"}},
+                              {"target", "/never1/x"}}),
+               404, "not_found");
+  requireError(f.put("/a", Json{{"operation", "move"}, {"target", "/a/inside/deeper"}}), 400,
+               "validation_error");
+  requireError(f.put("", Json{{"operation", "copy"},
+                              {"ids", {"/plain.txt", "/batch/1/plain.txt"}},
+                              {"target", "/never2"}}),
+               409, "already_exists");
+  REQUIRE_FALSE(fs::exists(f.files / "never1"));
+  REQUIRE_FALSE(fs::exists(f.files / "a" / "inside"));
+  REQUIRE_FALSE(fs::exists(f.files / "never2"));
+
+  // Rename never creates anything; a path that leaves the workspace is still refused.
+  requireError(f.put("/nowhere/c.txt", Json{{"operation", "rename"}, {"target", "d.txt"}}), 404,
+               "not_found");
+  REQUIRE_FALSE(fs::exists(f.files / "nowhere"));
+  requireError(f.create("/new/%2e%2e/%2e%2e", Json{{"name", "escape"}}), 400, "validation_error");
+  REQUIRE_FALSE(fs::exists(f.files / "new"));
 }

@@ -161,8 +161,20 @@ TEST_CASE("uploads: default name, replacement, target folder forms") {
   REQUIRE(r.data()["id"] == "/d/e/x.json");
   r = upload(f.base + "/upload/d/e/", {{"file", "deep", "y.txt", ""}});
   REQUIRE(r.data()["id"] == "/d/e/y.txt");
-  r = upload(f.base + "/upload/d%20x", {{"file", "deep", "y.txt", ""}});
-  requireError(r, 404, "not_found");
+  // Missing folders are created (like mkdir -p), in both forms of the target.
+  r = upload(f.base + "/upload/d%20x/new", {{"file", "deep", "y.txt", ""}});
+  REQUIRE(r.status == 201);
+  REQUIRE(r.data()["id"] == "/d x/new/y.txt");
+  REQUIRE(f.api->get(f.base + "/direct?id=/d%20x/new/y.txt").raw == "deep");
+  r = upload(f.base + "/upload?id=/q/r", {{"file", "query", "z.txt", ""}});
+  REQUIRE(r.status == 201);
+  REQUIRE(r.data()["id"] == "/q/r/z.txt");
+  // A refused upload creates no folder.
+  r = upload(f.base + "/upload/never/made", {{"file", "x", "ok.txt", ""}, {"name", "..", "", ""}});
+  requireError(r, 400, "validation_error");
+  r = upload(f.base + "/upload/never/made", {{"name", "only-name", "", ""}});
+  requireError(r, 400, "validation_error");
+  REQUIRE(f.api->get(f.base + "/info/never").status == 404);
   r = upload(f.base + "/upload/notes.txt", {{"file", "x", "y.txt", ""}});
   requireError(r, 400, "validation_error");
   r = upload(f.base + "/upload", {{"file", "x", "d", ""}});  // a folder of that name exists
@@ -194,14 +206,16 @@ TEST_CASE("an early answer to an upload leaves a keep-alive connection usable") 
   httplib::Client client = f.client();
   client.set_keep_alive(true);
   const std::string body(512 * 1024, 'b');
-  auto res = client.Post((f.base + "/upload/missing").c_str(), f.auth,
+  REQUIRE(f.api->post(f.base + "/files", Json{{"name", "plain.txt"}}).status == 201);
+  // A file stands where the target folder would be: refused before the body is read.
+  auto res = client.Post((f.base + "/upload/plain.txt/sub").c_str(), f.auth,
                          httplib::MultipartFormDataItems{{"file", body, "b.bin", ""}});
   REQUIRE(res);
-  REQUIRE(res->status == 404);
+  REQUIRE(res->status == 400);
   res = client.Get((f.base + "/files").c_str(), f.auth);
   REQUIRE(res);
   REQUIRE(res->status == 200);
-  REQUIRE(res->body == "[]");
+  REQUIRE(Json::parse(res->body).size() == 1);
 }
 
 TEST_CASE("uploads over 100 MB get a JSON 413") {

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
 
 #include "emulator_env.hpp"
 #include "runtools/errors.hpp"
@@ -112,9 +116,55 @@ TEST_CASE("waitForReady reports a sandbox that failed to start") {
   } catch (const SandboxFailedError& e) {
     CHECK(e.sandboxStatus() == "failed");
     CHECK(e.code() == "sandbox_failed");
-    CHECK(e.status() == 0);
     CHECK(e.sandboxId() == sandbox.id());
   }
+}
+
+TEST_CASE("a sandbox destroyed from elsewhere ends a wait on it with SandboxFailedError") {
+  rtemu::Config config = test::fastEmulatorConfig();
+  config.createDelay = std::chrono::seconds(60);  // never ready during the test
+  test::EmulatorEnv env(config);
+  RunTools rt = env.client();
+  WaitOptions wait;
+  wait.timeout = std::chrono::seconds(30);
+  wait.pollInterval = milliseconds(20);
+
+  for (const bool forStatus : {false, true}) {
+    INFO((forStatus ? "waitForStatus" : "waitForReady"));
+    auto sandbox = rt.sandbox.create();
+    const auto started = std::chrono::steady_clock::now();
+    auto outcome = std::async(std::launch::async, [&]() -> std::string {
+      try {
+        if (forStatus) {
+          sandbox.waitForStatus("running", wait);
+        } else {
+          sandbox.waitForReady(wait);
+        }
+        return "returned";
+      } catch (const SandboxFailedError& e) {
+        return "SandboxFailedError:" + e.sandboxStatus();
+      } catch (const std::exception& e) {
+        return std::string("other:") + e.what();
+      }
+    });
+    // Let it poll a few times, then destroy through another client and handle.
+    std::this_thread::sleep_for(milliseconds(150));
+    RunTools other = env.client();
+    other.sandbox.get(sandbox.id()).destroy();
+    REQUIRE(outcome.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(outcome.get() == "SandboxFailedError:destroyed");
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    CHECK(sandbox.status() == "destroyed");
+  }
+
+  // A handle that knows the sandbox waits for its destruction successfully.
+  auto sandbox = rt.sandbox.create();
+  auto done =
+      std::async(std::launch::async, [&] { return sandbox.waitForStatus("destroyed", wait); });
+  std::this_thread::sleep_for(milliseconds(100));
+  rt.sandbox.get(sandbox.id()).destroy();
+  REQUIRE(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(done.get().status == "destroyed");
 }
 
 TEST_CASE("names are unique among live sandboxes, update renames") {

@@ -78,7 +78,8 @@ TEST_CASE("workspace files: every operation against the emulator") {
   files.createFile("/README.md", "# hi\n");
   files.createFile("/.hidden", "secret-ish");
   CHECK_THROWS_AS(files.createFile("/README.md", "again"), ConflictError);
-  CHECK_THROWS_AS(files.createFile("/missing/dir/x.txt", ""), NotFoundError);
+  // Missing folders are created on the way; a file in the way is refused.
+  CHECK_THROWS_AS(files.createFile("/README.md/dir/x.txt", ""), BadRequestError);
 
   CHECK(names(files.list()) == std::vector<std::string>{"src", "README.md"});
   CHECK(names(files.list("/", ListFilesOptions{true})) ==

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <functional>
+#include <limits>
 #include <map>
+#include <vector>
 
 #include "internal/config.hpp"
 #include "runtools/client.hpp"
@@ -216,7 +219,7 @@ TEST_CASE("extra headers go with every request, per call too, and never replace 
     CHECK_THROWS_AS(RunTools(bad), ConfigurationError);
     CallOptions badCall;
     badCall.headers.set(owned, "x");
-    CHECK_THROWS_AS(rt.with(badCall), InvalidArgumentError);
+    CHECK_THROWS_AS(rt.with(badCall), ConfigurationError);
   }
   ClientOptions split = options;
   split.headers.set("X-Trace-Id", "a\r\nX-Injected: 1");
@@ -224,4 +227,295 @@ TEST_CASE("extra headers go with every request, per call too, and never replace 
   ClientOptions badName = options;
   badName.headers.set("Bad Name", "x");
   CHECK_THROWS_AS(RunTools(badName), ConfigurationError);
+}
+
+namespace {
+
+struct UrlSetting {
+  const char* option;
+  const char* env;
+  std::optional<std::string> ClientOptions::*field;
+};
+
+const UrlSetting kUrlSettings[] = {
+    {"apiUrl", "RUNTOOLS_API_URL", &ClientOptions::apiUrl},
+    {"toolsUrl", "RUNTOOLS_TOOLS_URL", &ClientOptions::toolsUrl},
+    {"authUrl", "RUNTOOLS_AUTH_URL", &ClientOptions::authUrl},
+    {"storageUrl", "RUNTOOLS_STORAGE_URL", &ClientOptions::storageUrl},
+};
+
+constexpr const char* kUrlKey = "rt_test_urlcheckurlcheckurlcheck00";
+
+// Base URLs libcurl would refuse when the first request is made (or that
+// cannot be a base URL at all): each must be refused at construction.
+const std::vector<std::string> kRefusedUrls = {
+    "http://[::1",                  // unterminated IPv6 literal
+    "http://[::1]x",                // garbage after the IPv6 literal
+    "http://[::g]:80",              // not an IPv6 address
+    "http://host:99999",            // port out of range
+    "http://host:0",                // port 0
+    "http://host:http",             // port not a number
+    "http://host:80:90",            // two ports
+    "http://",                      // empty host
+    "http://:8080",                 // empty host with a port
+    "http:///v1",                   // empty host with a path
+    "ftp://host",                   // not http(s)
+    "file:///etc/passwd",           // not http(s)
+    "host.example",                 // no scheme
+    "http:/host.example",           // one slash
+    "http://ho st",                 // space
+    "http://host/a b",              // space in the path
+    "http://host\t",                // tab
+    std::string("http://h\x01st"),  // control character
+    "http://host\x7f",              // DEL
+    "http://host{}",                // characters no host name has
+    "http://host%20name",           // an encoded space in the host
+    "http://host\\x",               // backslash
+    "https://host/x?y=1",           // query
+    "https://host/#frag",           // fragment
+    "http://user:pw@host",          // user information
+};
+
+}  // namespace
+
+TEST_CASE("every base URL libcurl would refuse is refused by the constructor, naming its setting") {
+  using namespace runtools;
+  for (const auto& setting : kUrlSettings) {
+    for (const auto& bad : kRefusedUrls) {
+      INFO(setting.option << " = " << bad);
+      // From the option, through the RunTools constructor itself.
+      ClientOptions options;
+      options.apiKey = kUrlKey;
+      options.*setting.field = bad;
+      options.transport = std::make_shared<testing::FakeTransport>();
+      try {
+        RunTools rt(options);
+        FAIL("expected ConfigurationError");
+      } catch (const ConfigurationError& e) {
+        const std::string text = e.what();
+        CHECK(text.find(std::string("ClientOptions::") + setting.option) != std::string::npos);
+        CHECK(text.find(setting.env) != std::string::npos);
+        CHECK(text.find(kUrlKey) == std::string::npos);
+        CHECK(text.find("pw@") == std::string::npos);
+        CHECK(text.find("y=1") == std::string::npos);
+      }
+      // From the environment variable.
+      Env env{{{"RUNTOOLS_API_KEY", kUrlKey}, {setting.env, bad}}};
+      try {
+        resolveConfig(ClientOptions{}, env.lookup());
+        FAIL("expected ConfigurationError");
+      } catch (const ConfigurationError& e) {
+        const std::string text = e.what();
+        CHECK(text.find(setting.env) != std::string::npos);
+        CHECK(text.find(kUrlKey) == std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("the refusal of a base URL quotes libcurl's reason and escapes control characters") {
+  Env env{{{"RUNTOOLS_API_KEY", kUrlKey}}};
+  ClientOptions options;
+  options.apiUrl = "http://[::1";
+  CHECK_THROWS_WITH(resolveConfig(options, env.lookup()), Catch::Contains("IPv6"));
+  options.apiUrl = "http://host:99999";
+  CHECK_THROWS_WITH(resolveConfig(options, env.lookup()), Catch::Contains("Port"));
+  options.apiUrl = "http://host:0";
+  CHECK_THROWS_WITH(resolveConfig(options, env.lookup()), Catch::Contains("port"));
+  options.apiUrl = std::string("http://h\x01st");
+  CHECK_THROWS_WITH(resolveConfig(options, env.lookup()), Catch::Contains("h\\x01st"));
+}
+
+TEST_CASE("a base URL that contains the credential is never echoed") {
+  const std::string key = "rt_test_pastedintotheurlpastedinto00";
+  for (const std::string& bad :
+       {"ftp://" + key, key, "http://host/" + key + " x", "http://[" + key + "]"}) {
+    ClientOptions options;
+    options.apiKey = key;
+    options.toolsUrl = bad;
+    try {
+      resolveConfig(options, Env{}.lookup());
+      FAIL("expected ConfigurationError");
+    } catch (const ConfigurationError& e) {
+      CHECK(std::string(e.what()).find(key) == std::string::npos);
+      CHECK(std::string(e.what()).find("RUNTOOLS_TOOLS_URL") != std::string::npos);
+    }
+  }
+  Env env{{{"RUNTOOLS_API_KEY", key}, {"RUNTOOLS_TIMEOUT_MS", key}}};
+  try {
+    resolveConfig(ClientOptions{}, env.lookup());
+    FAIL("expected ConfigurationError");
+  } catch (const ConfigurationError& e) {
+    CHECK(std::string(e.what()).find(key) == std::string::npos);
+    CHECK(std::string(e.what()).find("RUNTOOLS_TIMEOUT_MS") != std::string::npos);
+  }
+}
+
+TEST_CASE("base URLs libcurl accepts still work, IPv6 literals included") {
+  Env env{{{"RUNTOOLS_API_KEY", kUrlKey}}};
+  ClientOptions options;
+  options.apiUrl = "http://[::1]:8080/v1";
+  options.toolsUrl = "http://127.0.0.1:65535";
+  options.authUrl = "https://auth.example.test:1/";
+  options.storageUrl = "https://proxy.example/storage/v1/";
+  const auto config = resolveConfig(options, env.lookup());
+  CHECK(config.apiUrl == "http://[::1]:8080");
+  CHECK(config.toolsUrl == "http://127.0.0.1:65535");
+  CHECK(config.authUrl == "https://auth.example.test:1");
+  CHECK(config.storageUrl == "https://proxy.example/storage");
+}
+
+namespace {
+
+// One invalid value of a setting ClientOptions and CallOptions share, applied
+// to each.
+struct SharedCase {
+  const char* what;
+  std::function<void(ClientOptions&)> client;
+  std::function<void(runtools::CallOptions&)> call;
+};
+
+runtools::RetryPolicy policyWith(const std::function<void(runtools::RetryPolicy&)>& change) {
+  runtools::RetryPolicy policy;
+  change(policy);
+  return policy;
+}
+
+std::vector<SharedCase> sharedCases() {
+  using runtools::RetryPolicy;
+  using std::chrono::milliseconds;
+  std::vector<SharedCase> cases;
+  auto both = [&](const char* what, auto apply) {
+    cases.push_back({what, [apply](ClientOptions& o) { apply(o); },
+                     [apply](runtools::CallOptions& o) { apply(o); }});
+  };
+  both("zero timeout", [](auto& o) { o.timeout = milliseconds(0); });
+  both("negative timeout", [](auto& o) { o.timeout = milliseconds(-5); });
+  both("negative maxRetries", [](auto& o) { o.maxRetries = -1; });
+  both("maxRetries above the cap", [](auto& o) { o.maxRetries = 21; });
+  both("huge maxRetries", [](auto& o) { o.maxRetries = std::numeric_limits<int>::max(); });
+  both("negative initialDelay", [](auto& o) {
+    o.retryPolicy = policyWith([](RetryPolicy& p) { p.initialDelay = milliseconds(-1); });
+  });
+  both("maxDelay below initialDelay", [](auto& o) {
+    o.retryPolicy = policyWith([](RetryPolicy& p) {
+      p.initialDelay = milliseconds(1000);
+      p.maxDelay = milliseconds(999);
+    });
+  });
+  both("jitter above 1",
+       [](auto& o) { o.retryPolicy = policyWith([](RetryPolicy& p) { p.jitter = 1.5; }); });
+  both("negative jitter",
+       [](auto& o) { o.retryPolicy = policyWith([](RetryPolicy& p) { p.jitter = -0.1; }); });
+  both("NaN jitter", [](auto& o) {
+    o.retryPolicy =
+        policyWith([](RetryPolicy& p) { p.jitter = std::numeric_limits<double>::quiet_NaN(); });
+  });
+  both("negative maxRetryAfter", [](auto& o) {
+    o.retryPolicy = policyWith([](RetryPolicy& p) { p.maxRetryAfter = milliseconds(-1); });
+  });
+  both("X-API-Key header", [](auto& o) { o.headers.set("X-API-Key", "rt_test_other"); });
+  both("Content-Type header", [](auto& o) { o.headers.set("content-type", "text/plain"); });
+  both("Authorization header", [](auto& o) { o.headers.set("Authorization", "Bearer x"); });
+  both("header value with CR/LF", [](auto& o) { o.headers.set("X-Trace", "a\r\nX-Evil: 1"); });
+  both("header value with LF", [](auto& o) { o.headers.set("X-Trace", "a\nb"); });
+  both("header name with a space", [](auto& o) { o.headers.set("Bad Name", "x"); });
+  both("header name with a colon", [](auto& o) { o.headers.set("X-A:", "x"); });
+  both("empty header name", [](auto& o) { o.headers.set("", "x"); });
+  return cases;
+}
+
+std::string withoutOwner(std::string text, const std::string& owner) {
+  const auto at = text.find(owner + "::");
+  if (at != std::string::npos) text.erase(at, owner.size());
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the settings ClientOptions and CallOptions share are refused alike by both entry points") {
+  using namespace runtools;
+  ClientOptions good;
+  good.apiKey = kUrlKey;
+  good.apiUrl = "https://api.example.test";
+  good.transport = std::make_shared<testing::FakeTransport>();
+  const RunTools rt(good);
+
+  for (const auto& c : sharedCases()) {
+    INFO(c.what);
+    ClientOptions bad = good;
+    c.client(bad);
+    std::string fromConstructor;
+    try {
+      RunTools refused(bad);
+      FAIL("the constructor accepted it");
+    } catch (const ConfigurationError& e) {
+      fromConstructor = e.what();
+    }
+    CallOptions call;
+    c.call(call);
+    std::string fromWith;
+    try {
+      (void)rt.with(call);
+      FAIL("with() accepted it");
+    } catch (const ConfigurationError& e) {
+      fromWith = e.what();
+    }
+    CHECK(fromConstructor.find("ClientOptions::") != std::string::npos);
+    CHECK(fromWith.find("CallOptions::") != std::string::npos);
+    // One check behind both: the same reason, only the owner differs.
+    CHECK(withoutOwner(fromConstructor, "ClientOptions") == withoutOwner(fromWith, "CallOptions"));
+    CHECK(fromConstructor.find(kUrlKey) == std::string::npos);
+  }
+}
+
+TEST_CASE("the limits of the shared settings are the same for both entry points") {
+  using namespace runtools;
+  ClientOptions options;
+  options.apiKey = kUrlKey;
+  options.transport = std::make_shared<testing::FakeTransport>();
+  for (const int retries : {0, 20}) {
+    INFO(retries);
+    options.maxRetries = retries;
+    options.timeout = std::chrono::milliseconds(1);
+    options.retryPolicy.initialDelay = std::chrono::milliseconds(0);
+    options.retryPolicy.maxDelay = std::chrono::milliseconds(0);
+    options.retryPolicy.jitter = retries == 0 ? 0.0 : 1.0;
+    options.headers.set("X-Trace-Id", "t");
+    const RunTools rt(options);
+    CallOptions call;
+    call.maxRetries = retries;
+    call.timeout = options.timeout;
+    call.retryPolicy = options.retryPolicy;
+    call.headers = options.headers;
+    CHECK_NOTHROW(rt.with(call));
+  }
+  // The same cap applies to RUNTOOLS_MAX_RETRIES, and the same timeout rule
+  // to RUNTOOLS_TIMEOUT_MS.
+  Env atCap{{{"RUNTOOLS_API_KEY", kUrlKey}, {"RUNTOOLS_MAX_RETRIES", "20"}}};
+  CHECK(resolveConfig(ClientOptions{}, atCap.lookup()).maxRetries == 20);
+  Env aboveCap{{{"RUNTOOLS_API_KEY", kUrlKey}, {"RUNTOOLS_MAX_RETRIES", "21"}}};
+  CHECK_THROWS_WITH(resolveConfig(ClientOptions{}, aboveCap.lookup()),
+                    Catch::Contains("RUNTOOLS_MAX_RETRIES must be between 0 and 20"));
+  Env zeroTimeout{{{"RUNTOOLS_API_KEY", kUrlKey}, {"RUNTOOLS_TIMEOUT_MS", "0"}}};
+  CHECK_THROWS_WITH(resolveConfig(ClientOptions{}, zeroTimeout.lookup()),
+                    Catch::Contains("RUNTOOLS_TIMEOUT_MS must be a positive duration"));
+}
+
+TEST_CASE("with() refuses its own settings with ConfigurationError too") {
+  using namespace runtools;
+  ClientOptions options;
+  options.apiKey = kUrlKey;
+  options.transport = std::make_shared<testing::FakeTransport>();
+  const RunTools rt(options);
+  CallOptions negativeDeadline;
+  negativeDeadline.deadline = std::chrono::milliseconds(-1);
+  CHECK_THROWS_AS(rt.with(negativeDeadline), ConfigurationError);
+  CallOptions badKey;
+  badKey.idempotencyKey = "has space";
+  CHECK_THROWS_AS(rt.with(badKey), ConfigurationError);
+  CallOptions emptyKey;
+  emptyKey.idempotencyKey = "";
+  CHECK_THROWS_AS(rt.with(emptyKey), ConfigurationError);
 }

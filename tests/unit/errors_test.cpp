@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <type_traits>
+
 #include "fake_services.hpp"
 #include "runtools/errors.hpp"
 
@@ -207,4 +209,35 @@ TEST_CASE("a 429 with a malformed Retry-After is still a RateLimitError") {
   auto fake = noRetries();
   fake.transport->enqueue(respond(429, "", {{"Retry-After", "."}}));
   CHECK_FALSE(callExpecting<RateLimitError>(fake).retryAfter());
+}
+
+TEST_CASE("only HTTP error answers are ApiErrors") {
+  // The outcomes that come from no HTTP error answer stay out of ApiError.
+  STATIC_REQUIRE_FALSE(std::is_base_of_v<ApiError, SandboxFailedError>);
+  STATIC_REQUIRE(std::is_base_of_v<Error, SandboxFailedError>);
+  STATIC_REQUIRE_FALSE(std::is_base_of_v<ApiError, FileTooLargeError>);
+  STATIC_REQUIRE_FALSE(std::is_base_of_v<PayloadTooLargeError, FileTooLargeError>);
+  STATIC_REQUIRE(std::is_base_of_v<InvalidArgumentError, FileTooLargeError>);
+  STATIC_REQUIRE_FALSE(std::is_base_of_v<FileError, FileTooLargeError>);
+  STATIC_REQUIRE(std::is_base_of_v<ApiError, PayloadTooLargeError>);
+
+  const SandboxFailedError failed("sandbox-1", "destroyed");
+  CHECK(failed.sandboxId() == "sandbox-1");
+  CHECK(failed.sandboxStatus() == "destroyed");
+  CHECK(failed.code() == "sandbox_failed");
+  const std::string text = failed.what();
+  CHECK(text.find("sandbox-1") != std::string::npos);
+  CHECK(text.find("destroyed") != std::string::npos);
+  CHECK(text.find("HTTP") == std::string::npos);
+
+  const FileTooLargeError tooLarge("the upload is too large", 7, 5);
+  CHECK(tooLarge.size() == 7);
+  CHECK(tooLarge.limit() == 5);
+  CHECK(std::string(tooLarge.what()) == "the upload is too large");
+
+  // The server's 413 is still a PayloadTooLargeError.
+  auto fake = noRetries();
+  fake.transport->enqueueJson(413, errorBody("payload_too_large", "Too large", "req_413"));
+  const auto answered = callExpecting<PayloadTooLargeError>(fake);
+  CHECK(answered.status() == 413);
 }

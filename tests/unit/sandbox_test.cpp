@@ -262,9 +262,110 @@ TEST_CASE("waitForReady fails fast when the sandbox fails") {
   } catch (const SandboxFailedError& e) {
     CHECK(e.sandboxStatus() == "failed");
     CHECK(e.code() == "sandbox_failed");
-    CHECK(e.status() == 0);
     CHECK(e.sandboxId() == "sandbox-1");
   }
+}
+
+namespace {
+
+// The outcome of a wait on a sandbox that is destroyed meanwhile, whichever
+// way the platform says so.
+SandboxFailedError waitEndedBy(const HttpResponse& answer, bool forStatus) {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "creating")));
+  fake.transport->enqueue(answer);
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "running", true)));
+  WaitOptions options;
+  options.pollInterval = milliseconds(50);
+  try {
+    if (forStatus) {
+      sandbox.waitForStatus("running", options);
+    } else {
+      sandbox.waitForReady(options);
+    }
+  } catch (const SandboxFailedError& e) {
+    CHECK(fake.transport->requests().size() == 2);  // ended at once, no further poll
+    CHECK(sandbox.status() == "destroyed");
+    CHECK_FALSE(sandbox.sshReady());
+    return e;
+  }
+  FAIL("expected SandboxFailedError");
+  throw std::logic_error("unreachable");
+}
+
+HttpResponse notFound() {
+  return HttpResponse{
+      404,
+      {},
+      R"({"error":{"code":"not_found","message":"Sandbox not found","requestId":"req_1"}})"};
+}
+
+HttpResponse reportsDestroyed() {
+  return HttpResponse{200, {}, test::envelope(sandboxJson("sandbox-1", "destroyed")).dump()};
+}
+
+}  // namespace
+
+TEST_CASE("a sandbox destroyed during a wait ends it alike whether reported or answered 404") {
+  for (const bool forStatus : {false, true}) {
+    INFO((forStatus ? "waitForStatus" : "waitForReady"));
+    const auto reported = waitEndedBy(reportsDestroyed(), forStatus);
+    const auto gone = waitEndedBy(notFound(), forStatus);
+    CHECK(reported.sandboxStatus() == "destroyed");
+    CHECK(gone.sandboxStatus() == "destroyed");
+    CHECK(gone.sandboxId() == "sandbox-1");
+    CHECK(std::string(gone.what()) == reported.what());
+  }
+}
+
+TEST_CASE("waiting for `destroyed` passes `destroying` and takes a 404 as the status reached") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "running", true)));
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "destroying")));
+  fake.transport->enqueue(notFound());
+  WaitOptions options;
+  options.pollInterval = milliseconds(50);
+  const auto info = sandbox.waitForStatus("destroyed", options);
+  CHECK(info.status == "destroyed");
+  CHECK(info.id == "sandbox-1");
+  CHECK(sandbox.status() == "destroyed");
+  CHECK(fake.transport->requests().size() == 3);
+
+  // For any other goal, `destroying` ends the wait.
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "destroying")));
+  try {
+    sandbox.waitForStatus("running", options);
+    FAIL("expected SandboxFailedError");
+  } catch (const SandboxFailedError& e) {
+    CHECK(e.sandboxStatus() == "destroying");
+  }
+}
+
+TEST_CASE("a wait on a sandbox this handle never saw keeps a 404 as NotFoundError") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-typo");
+  fake.transport->enqueue(notFound());
+  CHECK_THROWS_AS(sandbox.waitForReady(), NotFoundError);
+  CHECK(sandbox.status() == "unknown");
+}
+
+TEST_CASE("SandboxFailedError is not an ApiError") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(sandboxJson("sandbox-1", "failed")));
+  bool caughtAsApiError = false;
+  bool caughtAsError = false;
+  try {
+    sandbox.waitForReady();
+  } catch (const ApiError&) {
+    caughtAsApiError = true;
+  } catch (const Error&) {
+    caughtAsError = true;
+  }
+  CHECK_FALSE(caughtAsApiError);
+  CHECK(caughtAsError);
 }
 
 TEST_CASE("pause, resume and destroy update the cached status") {

@@ -215,12 +215,22 @@ TEST_CASE("uploading a local file streams it, and files above 100 MB are refused
   const auto big = dir.path / "big.bin";
   { std::ofstream(big).close(); }
   fs::resize_file(big, kMaxUploadBytes + 1);  // sparse: costs no disk
+  // Refused locally: a FileTooLargeError (an InvalidArgumentError), never
+  // the server's 413 PayloadTooLargeError / an ApiError.
   try {
     f.files.uploadFile(big.string(), "/big.bin");
-    FAIL("expected PayloadTooLargeError");
-  } catch (const PayloadTooLargeError& e) {
-    CHECK(e.status() == 413);
-    CHECK(e.hasCode("payload_too_large"));
+    FAIL("expected FileTooLargeError");
+  } catch (const ApiError&) {
+    FAIL("a size checked before sending must not look like an HTTP answer");
+  } catch (const FileTooLargeError& e) {
+    CHECK(e.size() == kMaxUploadBytes + 1);
+    CHECK(e.limit() == kMaxUploadBytes);
+    CHECK(std::string(e.what()).find("big.bin") != std::string::npos);
+  }
+  CHECK_THROWS_AS(f.files.uploadFile(big.string(), "/big.bin"), InvalidArgumentError);
+  {
+    const std::string tooMuch(kMaxUploadBytes + 1, 'x');
+    CHECK_THROWS_AS(f.files.upload("/big.bin", tooMuch), FileTooLargeError);
   }
   CHECK(f.fake.transport->requests().size() == 1);
   CHECK_THROWS_AS(f.files.uploadFile((dir.path / "missing").string(), "/m"), FileError);
