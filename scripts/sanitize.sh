@@ -28,7 +28,8 @@ esac
 build=${BUILD_DIR:-$root/build-$kind}
 # -O1 keeps the run fast enough; the sanitizers need no more.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DCMAKE_CXX_FLAGS="$flags" -DRUNTOOLS_BUILD_TESTS=ON -DRUNTOOLS_BUILD_EXAMPLES=ON \
+  -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_C_FLAGS="$flags" \
+  -DRUNTOOLS_BUILD_TESTS=ON -DRUNTOOLS_BUILD_EXAMPLES=ON \
   -DRUNTOOLS_BUILD_BENCH=OFF -DRUNTOOLS_WERROR=OFF >/dev/null
 cmake --build "$build" --parallel "$(nproc)"
 cd "$build"

@@ -203,7 +203,15 @@ RT_API rt_status rt_sandbox_list_page(rt_client* client, const char* filters_jso
 RT_API rt_status rt_sandbox_wait_for_ready(rt_client* client, const char* sandbox_id,
                                            int64_t timeout_ms, const rt_call_options* call,
                                            char** sandbox_json, rt_error** error);
-/* `status` (NULL to ignore) receives the sandbox status reported. */
+/* Waits until the sandbox reaches `status` ("paused", "running", ...),
+ * polling; `timeout_ms` <= 0 means 60 s. `sandbox_json` may be NULL. */
+RT_API rt_status rt_sandbox_wait_for_status(rt_client* client, const char* sandbox_id,
+                                            const char* status, int64_t timeout_ms,
+                                            const rt_call_options* call, char** sandbox_json,
+                                            rt_error** error);
+/* `status` (NULL to ignore) receives the sandbox status reported. The
+ * platform answers with the transitional status ("pausing", "resuming");
+ * rt_sandbox_wait_for_status() waits for the settled one. */
 RT_API rt_status rt_sandbox_pause(rt_client* client, const char* sandbox_id,
                                   const rt_call_options* call, char** status, rt_error** error);
 RT_API rt_status rt_sandbox_resume(rt_client* client, const char* sandbox_id,
@@ -281,6 +289,14 @@ RT_API rt_status rt_files_remove(rt_client* client, const char* workspace_id, co
                                  const rt_call_options* call, rt_error** error);
 
 /* ---------------------------------------------------------- agents, threads */
+
+/* Creates an agent, or updates the one with the same slug. `definition_json`
+ * holds "slug" (required), "name", "description", "model", "systemPrompt",
+ * "executionMode" ("managed", "in_sandbox" with "sandbox"), "env",
+ * "maxIterations", "maxTokens", "temperature", "projectId". `agent_json`
+ * (NULL to ignore) receives {"id", "slug", "action", "version", "sandboxId"}. */
+RT_API rt_status rt_agent_upsert(rt_client* client, const char* definition_json,
+                                 const rt_call_options* call, char** agent_json, rt_error** error);
 
 /* Receives each event of a run as it arrives: its type
  * ("assistant_message_delta", "tool_call", "run_completed", ...) and its

@@ -30,6 +30,27 @@ runtools::RunOptions runOptions(const char* text, const rt_call_options* call) {
   return options;
 }
 
+runtools::AgentDefinition agentDefinition(const char* text) {
+  const auto json =
+      parseOptions(text, "definition_json",
+                   {"slug", "name", "description", "model", "systemPrompt", "executionMode",
+                    "sandbox", "env", "maxIterations", "maxTokens", "temperature", "projectId"});
+  runtools::AgentDefinition d;
+  d.slug = field<std::string>(json, "slug").value_or("");
+  d.name = field<std::string>(json, "name");
+  d.description = field<std::string>(json, "description");
+  d.model = field<std::string>(json, "model");
+  d.systemPrompt = field<std::string>(json, "systemPrompt");
+  d.executionMode = field<std::string>(json, "executionMode");
+  d.sandbox = field<std::string>(json, "sandbox");
+  d.env = field<std::map<std::string, std::string>>(json, "env");
+  d.maxIterations = field<int>(json, "maxIterations");
+  d.maxTokens = field<int>(json, "maxTokens");
+  d.temperature = field<double>(json, "temperature");
+  d.projectId = field<std::string>(json, "projectId");
+  return d;
+}
+
 nlohmann::json resultJson(const runtools::RunResult& run) {
   auto optional = [](const std::optional<std::string>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
@@ -55,6 +76,21 @@ nlohmann::json resultJson(const runtools::RunResult& run) {
 }  // namespace
 
 extern "C" {
+
+rt_status rt_agent_upsert(rt_client* client, const char* definition_json,
+                          const rt_call_options* call, char** agent_json, rt_error** error) {
+  clearOut(agent_json);
+  return guard(error, [&] {
+    const auto saved = clientFor(client, call).agent.upsert(agentDefinition(definition_json));
+    nlohmann::json out = {{"id", saved.id},
+                          {"slug", saved.slug},
+                          {"action", saved.action},
+                          {"version", saved.version},
+                          {"sandboxId", saved.sandboxId ? nlohmann::json(*saved.sandboxId)
+                                                        : nlohmann::json(nullptr)}};
+    setOut(agent_json, runtools::c::dump(out));
+  });
+}
 
 rt_status rt_agent_run_stream(rt_client* client, const char* agent_slug, const char* prompt,
                               const char* options_json, rt_event_callback on_event, void* user_data,

@@ -78,6 +78,13 @@ runtools::ExecOptions execOptions(const char* text, const rt_call_options* call)
   return options;
 }
 
+runtools::WaitOptions waitOptions(std::int64_t timeoutMs, const rt_call_options* call) {
+  runtools::WaitOptions wait;
+  if (timeoutMs > 0) wait.timeout = std::chrono::milliseconds(timeoutMs);
+  if (call != nullptr) wait.cancellation = call->options.cancellation;
+  return wait;
+}
+
 runtools::Sandbox sandboxFor(rt_client* client, const rt_call_options* call, const char* id) {
   return clientFor(client, call).sandbox.get(required(id, "sandbox_id"));
 }
@@ -138,10 +145,19 @@ rt_status rt_sandbox_wait_for_ready(rt_client* client, const char* sandbox_id, i
                                     rt_error** error) {
   clearOut(sandbox_json);
   return guard(error, [&] {
-    runtools::WaitOptions wait;
-    if (timeout_ms > 0) wait.timeout = std::chrono::milliseconds(timeout_ms);
-    if (call != nullptr) wait.cancellation = call->options.cancellation;
-    const auto info = sandboxFor(client, call, sandbox_id).waitForReady(wait);
+    const auto info =
+        sandboxFor(client, call, sandbox_id).waitForReady(waitOptions(timeout_ms, call));
+    setOut(sandbox_json, runtools::c::dump(info.raw));
+  });
+}
+
+rt_status rt_sandbox_wait_for_status(rt_client* client, const char* sandbox_id, const char* status,
+                                     int64_t timeout_ms, const rt_call_options* call,
+                                     char** sandbox_json, rt_error** error) {
+  clearOut(sandbox_json);
+  return guard(error, [&] {
+    const auto info = sandboxFor(client, call, sandbox_id)
+                          .waitForStatus(required(status, "status"), waitOptions(timeout_ms, call));
     setOut(sandbox_json, runtools::c::dump(info.raw));
   });
 }
