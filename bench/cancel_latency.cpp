@@ -16,6 +16,7 @@
 #include "local_server.hpp"
 #include "runtools/runtools.hpp"
 #include "silent_peer.hpp"
+#include "stalling_routes.hpp"
 
 namespace {
 
@@ -99,15 +100,7 @@ void streamStages(std::vector<double>& samples, int rounds) {
 
 void waitStages(std::vector<double>& samples, int rounds) {
   runtools::test::LocalServer server;
-  server.server().Get("/v1/sandboxes/busy", [](const httplib::Request&, httplib::Response& res) {
-    res.status = 503;
-    res.set_header("Retry-After", "30");
-    res.set_content(R"({"error":{"code":"service_unavailable","message":"busy"}})",
-                    "application/json");
-  });
-  server.server().Get("/v1/sandboxes/slow", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"data":{"id":"slow","status":"creating"}})", "application/json");
-  });
+  runtools::test::serveBusyAndCreating(server.server());
   runtools::RunTools rt(optionsFor(server.url()));
   for (int i = 0; i < rounds; ++i) {
     samples.push_back(measure(

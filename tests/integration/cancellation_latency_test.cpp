@@ -16,6 +16,7 @@
 #include "runtools/client.hpp"
 #include "runtools/errors.hpp"
 #include "silent_peer.hpp"
+#include "stalling_routes.hpp"
 
 using namespace runtools;
 using std::chrono::milliseconds;
@@ -99,15 +100,7 @@ TEST_CASE("cancelling a silent stream is prompt, for agent runs and streamed exe
 
 TEST_CASE("cancelling a backoff or a poll is prompt") {
   test::LocalServer server;
-  server.server().Get("/v1/sandboxes/busy", [](const httplib::Request&, httplib::Response& res) {
-    res.status = 503;
-    res.set_header("Retry-After", "30");
-    res.set_content(R"({"error":{"code":"service_unavailable","message":"busy"}})",
-                    "application/json");
-  });
-  server.server().Get("/v1/sandboxes/slow", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"data":{"id":"slow","status":"creating"}})", "application/json");
-  });
+  test::serveBusyAndCreating(server.server());
   {
     CancellationToken token;
     CallOptions call;

@@ -14,6 +14,7 @@
 #include "emulator_env.hpp"
 #include "local_server.hpp"
 #include "runtools/errors.hpp"
+#include "stalling_routes.hpp"
 
 using namespace runtools;
 using std::chrono::milliseconds;
@@ -102,17 +103,7 @@ TEST_CASE("cancelling a streamed command stops it") {
 TEST_CASE("cancelling a download stops it mid-body and leaves no file") {
   test::LocalServer server;
   std::atomic<std::size_t> sent{0};
-  server.server().Get("/v1/workspaces/ws/direct",
-                      [&](const httplib::Request&, httplib::Response& res) {
-                        // An endless, slow body: 64 KiB every 10 ms.
-                        res.set_chunked_content_provider(
-                            "application/octet-stream", [&](std::size_t, httplib::DataSink& sink) {
-                              const std::string chunk(64 * 1024, 'x');
-                              std::this_thread::sleep_for(milliseconds(10));
-                              sent += chunk.size();
-                              return sink.write(chunk.data(), chunk.size());
-                            });
-                      });
+  test::serveEndlessSlowDownload(server.server(), sent);
   const fs::path dir = fs::temp_directory_path() / "rt-cancel-download";
   fs::remove_all(dir);
   fs::create_directories(dir);
