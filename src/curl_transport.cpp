@@ -91,6 +91,19 @@ struct Exchange {
   }
 };
 
+// Tells the sink that a 2xx answer's body is about to start (not after a
+// 1xx answer's headers).
+void beginBody(Exchange& exchange) {
+  long status = 0;
+  curl_easy_getinfo(exchange.handle, CURLINFO_RESPONSE_CODE, &status);
+  if (exchange.sink == nullptr || status < 200 || status >= 300) return;
+  try {
+    exchange.sink->begin(static_cast<int>(status), exchange.response.headers);
+  } catch (...) {
+    exchange.error = std::current_exception();
+  }
+}
+
 // Reports progress to the request's callbacks when a count has grown.
 int onProgress(void* user, curl_off_t downTotal, curl_off_t down, curl_off_t upTotal,
                curl_off_t up) {
@@ -154,6 +167,10 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
   std::string_view line(data, length);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
     line.remove_suffix(1);
+  if (line.empty()) {  // the end of a response's headers
+    beginBody(*exchange);
+    return exchange->error ? 0 : length;  // 0 aborts the transfer
+  }
   if (line.rfind("HTTP/", 0) == 0) {
     // A new status line (after a 100 Continue, for instance): start over.
     exchange->response.headers = HttpHeaders();

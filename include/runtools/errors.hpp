@@ -123,7 +123,8 @@ class CancelledError : public Error {
 /// have been partial. Streamed agent runs end with a `run_completed` or
 /// `error` event, streamed exec with an `exit` event.
 ///
-/// Once a stream has begun (the first bytes of its 2xx body have arrived),
+/// Once a stream has begun (the status and headers of its 2xx answer have
+/// arrived),
 /// any end before the final frame is a StreamError, however it happened: the
 /// connection reset mid-body, a body cut short of its Content-Length, chunked
 /// encoding cut off, a close before the final frame, a body that is no event

@@ -67,6 +67,13 @@ class BodySource {
 class BodySink {
  public:
   virtual ~BodySink() = default;
+  /// Called once the status line and headers of a 2xx response have
+  /// arrived, before its first body byte (again for a repeated request,
+  /// after reset()). The default does nothing.
+  virtual void begin(int status, const HttpHeaders& headers) {
+    (void)status;
+    (void)headers;
+  }
   virtual void write(const char* data, std::size_t size) = 0;
   /// Discards what was written so far (before the request is repeated).
   virtual void reset() = 0;

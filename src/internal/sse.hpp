@@ -70,20 +70,26 @@ class SseSink final : public BodySink {
   /// caller catches it to end the stream early.
   struct Stop {};
 
+  void begin(int, const HttpHeaders&) override { began_ = true; }
   void write(const char* data, std::size_t size) override {
+    began_ = true;
     bytes_ += size;
     if (!parser_.feed(std::string_view(data, size))) throw Stop{};
   }
   void reset() override {
+    began_ = false;
     bytes_ = 0;
     parser_.reset();
   }
   bool finish() { return parser_.finish(); }
   /// Body bytes received since the stream (last) started.
   std::uint64_t bytesReceived() const noexcept { return bytes_; }
+  /// Whether the 2xx answer has begun: its headers (or body bytes) arrived.
+  bool began() const noexcept { return began_; }
 
  private:
   SseParser parser_;
+  bool began_ = false;
   std::uint64_t bytes_ = 0;
 };
 

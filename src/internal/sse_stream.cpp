@@ -34,8 +34,8 @@ SseStreamEnd callSseStream(const ServiceClient& client, ApiRequest request,
     // The parser's: an event beyond its size limit.
     throw broken("broke off: " + std::string(error.what()));
   } catch (const TransportError& error) {
-    if (sink->bytesReceived() == 0) throw;  // no stream began
-    if (stream.complete()) return end;      // broke after the final frame
+    if (!sink->began()) throw;          // no stream began
+    if (stream.complete()) return end;  // broke after the final frame
     throw broken("broke off before " + stream.finalFrame + " (" + std::to_string(events) +
                  " events received): " + error.what());
   }

@@ -6,7 +6,7 @@
 // - the final frame arrived: the call returns (even when the connection then
 //   broke before the body's proper end);
 // - the handler returned false: the call returns with `stopped`;
-// - the stream had begun (body bytes of the 2xx answer arrived) and ended
+// - the stream had begun (the 2xx answer's headers arrived) and ended
 //   before its final frame, however (a reset, a short body, a cut chunked
 //   encoding, a close, an event too large): StreamError carrying what had
 //   arrived and the underlying failure's description;

@@ -70,6 +70,7 @@ HttpRequest materialize(const HttpRequest& request) {
 // Hands a 2xx body to the request's sink, as a real transport would.
 HttpResponse deliver(const HttpRequest& request, HttpResponse response) {
   if (request.bodySink && response.status >= 200 && response.status < 300) {
+    request.bodySink->begin(response.status, response.headers);
     request.bodySink->write(response.body.data(), response.body.size());
     response.body.clear();
   }

@@ -783,6 +783,19 @@ TEST_CASE("a stream cut by a short body or a reset is a StreamError carrying wha
   }
 }
 
+TEST_CASE("a stream whose headers arrived and nothing after them is a StreamError", "[streams]") {
+  for (const auto close : {CannedPeer::Close::Graceful, CannedPeer::Close::Reset}) {
+    CannedPeer peer(shortBody(""), close);
+    RunTools rt(cannedOptions(peer.url()));
+    Seen seen;
+    const auto run = thrown<StreamError>([&] { streamRun(rt, seen); });
+    CHECK(run.eventsReceived() == 0);
+    const auto exec = thrown<StreamError>([&] { streamExec(rt, "sbx", seen, "make"); });
+    CHECK(exec.eventsReceived() == 0);
+    CHECK(seen.events == 0);
+  }
+}
+
 TEST_CASE(
     "a reset before the status line is a TransportError and a cut after the final frame no "
     "error",
