@@ -28,7 +28,7 @@ void defineAgent(const CliFixture& cli, const std::string& slug) {
 
 }  // namespace
 
-TEST_CASE("agent run streams the answer, continues threads; agent and thread listings") {
+TEST_CASE("agent run streams the answer, continues threads then agent and thread listings") {
   CliFixture cli;
   defineAgent(cli, "helper");
   CHECK(cli.json({"agent", "list"})[0]["slug"] == "helper");

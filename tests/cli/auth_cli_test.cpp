@@ -24,7 +24,7 @@ std::string readFile(const fs::path& path) {
 
 }  // namespace
 
-TEST_CASE("login stores the key in a 0600 file that later commands use; logout removes it") {
+TEST_CASE("login stores the key in a 0600 file that later commands use then logout removes it") {
   CliFixture cli;
   Env bare = cli.env(false);
   bare.erase("RUNTOOLS_API_URL");
@@ -140,7 +140,7 @@ TEST_CASE("auth keys create, list, rotate, revoke: the key goes to a 0600 file o
   CHECK(cli.run({"auth", "keys", "revoke", "key_unknown"}).exitCode == 4);
 }
 
-TEST_CASE("ssh-key add reads a public key file; oauth connect, status, disconnect") {
+TEST_CASE("ssh-key add reads a public key file then oauth connect, status, disconnect") {
   CliFixture cli;
   const auto pub = cli.file("id_ed25519.pub");
   std::ofstream(pub) << "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBn0lmM0cvWm3dnyJvNP0nKkq4EwcSEGbCzmA"

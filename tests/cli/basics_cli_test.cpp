@@ -112,7 +112,7 @@ TEST_CASE("usage errors exit 2 with one error line") {
   CHECK(params.exitCode == 2);
 }
 
-TEST_CASE("no credential exits 3; a refused key exits 3 with the request id") {
+TEST_CASE("no credential exits 3 then a refused key exits 3 with the request id") {
   CliFixture cli;
   const Result none = cli.run({"sandbox", "list"}, cli.env(false));
   CHECK(none.exitCode == 3);

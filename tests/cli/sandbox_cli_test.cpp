@@ -35,7 +35,7 @@ int processesOf(const std::string& id, const std::string& program) {
 
 }  // namespace
 
-TEST_CASE("sandbox create waits until ready; list, get, pause, resume, url, ssh, destroy") {
+TEST_CASE("sandbox create waits until ready then list, get, pause, resume, url, ssh, destroy") {
   CliFixture cli;
   const auto created = cli.json({"sandbox", "create", "--name", "cli-box", "--tag", "cli", "--tag",
                                  "second", "--env", "GREETING=hi", "--idle-timeout", "600"});

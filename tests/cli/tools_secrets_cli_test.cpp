@@ -39,7 +39,7 @@ TEST_CASE("tool search, install, list --installed, exec") {
   CHECK(cli.run({"tool", "install", "no-such-tool"}).exitCode == 4);
 }
 
-TEST_CASE("secret set from stdin; list and get never show the value; --reveal does") {
+TEST_CASE("secret set from stdin then list and get never show the value then --reveal does") {
   CliFixture cli;
   const std::string value = "s3cr3t-Value-Never-Printed-9f8e7d";
   const Result set = cli.run({"secret", "set", "CLI_TOKEN", "--stdin", "--json"}, value + "\n");

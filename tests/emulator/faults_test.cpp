@@ -295,7 +295,7 @@ TEST_CASE("reset-mid-body and truncate send the true headers and part of the bod
   REQUIRE(api.get("/v1/templates").status == 200);
 }
 
-TEST_CASE("malformed-json keeps the status; empty answers 200 with no body") {
+TEST_CASE("malformed-json keeps the status, empty answers 200 with no body") {
   rtemu::Emulator emu(fastConfig());
   emu.start();
   Api api(emu, emu.apiKey());
@@ -436,7 +436,7 @@ TEST_CASE("faults are listed, removed one by one, cleared, and forgotten by rese
   REQUIRE(api.get("/v1/templates").status == 200);
 }
 
-TEST_CASE("X-Emu-Fault faults are scoped by their key; two keys interleaved") {
+TEST_CASE("X-Emu-Fault faults are scoped by their key, two keys interleaved") {
   rtemu::Emulator emu(fastConfig());
   emu.start();
   Api api(emu, emu.apiKey());
@@ -681,7 +681,7 @@ TEST_CASE("the request log keeps the last 2000 requests") {
   REQUIRE(entries[1999]["query"] == "n=2009");
 }
 
-TEST_CASE("Idempotency-Key: a repeat replays the first answer; another body conflicts") {
+TEST_CASE("Idempotency-Key: a repeat replays the first answer, another body conflicts") {
   rtemu::Emulator emu(fastConfig());
   emu.start();
   Api api(emu, emu.apiKey());
@@ -748,7 +748,7 @@ TEST_CASE("Idempotency-Key: a repeat replays the first answer; another body conf
   REQUIRE(afterReset.header("Idempotent-Replayed").empty());
 }
 
-TEST_CASE("Idempotency-Key scope: another credential; PATCH; expiry after 24 h") {
+TEST_CASE("Idempotency-Key scope: another credential, PATCH, expiry after 24 h") {
   rtemu::Emulator emu(fastConfig());
   emu.start();
   Api api(emu, emu.apiKey());
