@@ -1,6 +1,8 @@
 // Cancellation latency in every state a call can be caught in while nothing
 // flows (connecting, waiting for the first byte, mid-body, a silent stream,
-// a backoff, a poll), and how far past its bound an idle timeout fires.
+// a backoff, a poll), for blocking calls (a token cancelled from another
+// thread) and asynchronous ones (Operation::cancel), and how far past its
+// bound an idle timeout fires.
 
 #include "cancel_latency.hpp"
 
@@ -54,6 +56,16 @@ double measure(const std::function<void(const runtools::CancellationToken&)>& ca
   return std::chrono::duration<double, std::milli>(returnedAt - cancelledAt).count();
 }
 
+// Milliseconds from cancel() on the operation `start` returns until it ended.
+double measureOperation(const std::function<runtools::OperationBase()>& start, int delayMs) {
+  const runtools::OperationBase op = start();
+  std::this_thread::sleep_for(milliseconds(delayMs));
+  const auto cancelledAt = Clock::now();
+  op.cancel();
+  op.wait();
+  return std::chrono::duration<double, std::milli>(Clock::now() - cancelledAt).count();
+}
+
 double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
@@ -63,7 +75,10 @@ double percentile(std::vector<double> values, double p) {
 void requestStages(std::vector<double>& samples, int rounds) {
   for (const Stage stage : {Stage::Connecting, Stage::FirstByte, Stage::MidBody}) {
     runtools::test::SilentPeer peer(stage);
+    runtools::RunTools rt(optionsFor(peer.url()));
     for (int i = 0; i < rounds; ++i) {
+      samples.push_back(
+          measureOperation([&] { return rt.sandbox.get("s").refreshAsync(); }, 20 + (i * 5) % 60));
       samples.push_back(measure(
           [&](const runtools::CancellationToken& token) {
             runtools::CallOptions call;
@@ -78,7 +93,17 @@ void requestStages(std::vector<double>& samples, int rounds) {
 void streamStages(std::vector<double>& samples, int rounds) {
   runtools::test::SilentPeer peer(Stage::QuietStream);
   runtools::RunTools rt(optionsFor(peer.url()));
+  const auto ignore = [](const auto&) { return true; };
   for (int i = 0; i < rounds; ++i) {
+    samples.push_back(
+        measureOperation([&] { return rt.agent.runAsync("helper", "hi", ignore); }, 20 + i % 60));
+    samples.push_back(measureOperation(
+        [&] {
+          runtools::ExecOptions options;
+          options.onStdout = ignore;
+          return rt.sandbox.get("s").execAsync("sleep 60", options);
+        },
+        20 + (i * 3) % 60));
     samples.push_back(measure(
         [&](const runtools::CancellationToken& token) {
           runtools::RunOptions options;
@@ -102,7 +127,18 @@ void waitStages(std::vector<double>& samples, int rounds) {
   runtools::test::LocalServer server;
   runtools::test::serveBusyAndCreating(server.server());
   runtools::RunTools rt(optionsFor(server.url()));
+  runtools::CallOptions retrying;
+  retrying.maxRetries = 3;
   for (int i = 0; i < rounds; ++i) {
+    samples.push_back(measureOperation(
+        [&] { return rt.with(retrying).sandbox.get("busy").refreshAsync(); }, 20 + i % 60));
+    samples.push_back(measureOperation(
+        [&] {
+          runtools::WaitOptions wait;
+          wait.pollInterval = std::chrono::seconds(10);
+          return rt.sandbox.get("slow").waitForReadyAsync(wait);
+        },
+        20 + (i * 3) % 60));
     samples.push_back(measure(
         [&](const runtools::CancellationToken& token) {
           runtools::CallOptions call;
@@ -129,9 +165,11 @@ void printCancelLatency(int rounds) {
   requestStages(samples, rounds);
   streamStages(samples, rounds);
   waitStages(samples, rounds);
-  std::printf("cancel-latency: p50_ms=%.2f p99_ms=%.2f max_ms=%.2f (n=%zu, 7 states)\n",
-              percentile(samples, 0.5), percentile(samples, 0.99),
-              *std::max_element(samples.begin(), samples.end()), samples.size());
+  std::printf(
+      "cancel-latency: p50_ms=%.2f p99_ms=%.2f max_ms=%.2f (n=%zu, 7 states, "
+      "blocking and asynchronous)\n",
+      percentile(samples, 0.5), percentile(samples, 0.99),
+      *std::max_element(samples.begin(), samples.end()), samples.size());
 
   runtools::test::SilentPeer peer(Stage::QuietStream);
   runtools::RunTools rt(optionsFor(peer.url()));

@@ -1,6 +1,7 @@
 // Prints request latency, exec round trips, and workspace transfer
 // throughput and memory against a runtools-emulator process on loopback,
-// then cancellation latencies against silent local peers.
+// the asynchronous engine under load, then cancellation latencies against
+// silent local peers.
 //
 //   runtools_bench [--emulator PATH] [--mb N] [--requests N] [--cancel-rounds N]
 
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <string>
 
+#include "async_bench.hpp"
 #include "cancel_latency.hpp"
 #include "emulator_process.hpp"
 #include "process_memory.hpp"
@@ -64,6 +66,8 @@ int main(int argc, char** argv) try {
   double elapsed = secondsSince(start);
   std::printf("GET sandbox (keep-alive):  %d requests, %.1f us each, %.0f requests/s\n", requests,
               elapsed / requests * 1e6, requests / elapsed);
+
+  printAsyncFigures(options, sandbox.id());
 
   const int execs = 100;
   start = Clock::now();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "internal/json_util.hpp"
+#include "internal/operation.hpp"
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
 #include "runtools/errors.hpp"
@@ -236,6 +237,20 @@ Agent AgentClient::setVisibility(const std::string& slug, const std::string& vis
     return response.object("agent").get<Agent>();
   }
   return get(slug);
+}
+
+Operation<RunResult> AgentClient::runAsync(const std::string& agent, const RunInput& input,
+                                           const RunOptions& options) const {
+  return internal::startOn<RunResult>(
+      *api_, [self = *this, agent, input, options] { return self.run(agent, input, options); });
+}
+
+Operation<RunResult> AgentClient::runAsync(const std::string& agent, const RunInput& input,
+                                           RunEventHandler onEvent,
+                                           const RunOptions& options) const {
+  return internal::startOn<RunResult>(*api_, [self = *this, agent, input, onEvent, options] {
+    return self.run(agent, input, onEvent, options);
+  });
 }
 
 }  // namespace runtools

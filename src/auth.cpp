@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "internal/json_util.hpp"
+#include "internal/operation.hpp"
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
 #include "runtools/errors.hpp"
@@ -177,6 +178,12 @@ DeviceFlowStatus AuthClient::deviceFlowStatus(const DeviceFlow& flow) const {
   request.secrets.push_back(flow.attemptToken.reveal());
   request.idempotent = true;  // a status check
   return toDeviceStatus(auth_->call(request).data(), flow);
+}
+
+Operation<DeviceFlowStatus> AuthClient::pollDeviceFlowAsync(
+    const DeviceFlow& flow, const PollDeviceFlowOptions& options) const {
+  return internal::startOn<DeviceFlowStatus>(
+      *auth_, [self = *this, flow, options] { return self.pollDeviceFlow(flow, options); });
 }
 
 DeviceFlowStatus AuthClient::pollDeviceFlow(const DeviceFlow& flow,

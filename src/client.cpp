@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "internal/operation.hpp"
 #include "internal/services.hpp"
 #include "runtools/errors.hpp"
 
@@ -12,10 +13,12 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
                                              std::shared_ptr<Transport> transport,
                                              std::shared_ptr<const Clock> clock,
                                              CallOptions callOptions,
-                                             std::shared_ptr<RateLimitState> rateLimits) {
+                                             std::shared_ptr<RateLimitState> rateLimits,
+                                             std::shared_ptr<EngineOwner> engine) {
   if (!transport) transport = makeCurlTransport(config.transportOptions);
   if (!clock) clock = systemClock();
   if (!rateLimits) rateLimits = std::make_shared<RateLimitState>();
+  if (!engine) engine = std::make_shared<EngineOwner>(config.completions);
   auto services = std::make_shared<Services>();
   const std::string userAgent = defaultUserAgent(config.userAgentSuffix);
   auto make = [&](const char* name, const std::string& baseUrl) {
@@ -38,6 +41,7 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
       settings.headers.set(field, value);
     settings.callOptions = callOptions;
     settings.rateLimits = rateLimits;
+    settings.engine = engine->engine;
     return std::make_shared<ServiceClient>(std::move(settings), transport);
   };
   services->api = make("api", config.apiUrl);
@@ -49,6 +53,7 @@ std::shared_ptr<const Services> makeServices(ResolvedConfig config,
   services->clock = std::move(clock);
   services->rateLimits = std::move(rateLimits);
   services->callOptions = std::move(callOptions);
+  services->engine = std::move(engine);
   return services;
 }
 
@@ -100,7 +105,17 @@ RunTools RunTools::with(const CallOptions& options) const {
   for (const auto& [name, value] : options.headers)
     merged.headers.set(name, value);
   return RunTools(internal::makeServices(services_->config, services_->transport, services_->clock,
-                                         std::move(merged), services_->rateLimits));
+                                         std::move(merged), services_->rateLimits,
+                                         services_->engine));
+}
+
+std::shared_ptr<internal::OperationCore> RunTools::startAsync(std::function<void()> step) const {
+  return internal::startOperationCore(services_->engine->engine, std::move(step),
+                                      services_->callOptions.cancellation);
+}
+
+std::size_t RunTools::poll() const {
+  return services_->engine->engine->poll();
 }
 
 RateLimitInfo RunTools::rateLimit() const {

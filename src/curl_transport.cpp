@@ -2,8 +2,9 @@
 // reuses a warm connection (keep-alive), DNS results and TLS sessions shared
 // between handles. One handle serves one call at a time, so calls from
 // several threads never share a handle. Each transfer runs on libcurl's
-// multi interface, driven by the calling thread, so that a cancellation or
-// an idle deadline ends it at once in every state.
+// multi interface, driven by the calling thread (a blocking call) or by the
+// asynchronous engine (a call made inside one of its operations), so that a
+// cancellation or an idle deadline ends it at once in every state.
 
 #include <curl/curl.h>
 
@@ -17,6 +18,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "internal/curl_init.hpp"
+#include "internal/engine.hpp"
 #include "internal/http_syntax.hpp"
 #include "runtools/errors.hpp"
 #include "runtools/http.hpp"
@@ -26,17 +29,6 @@ namespace {
 
 using internal::hasControlCharacters;
 using internal::isToken;
-
-void globalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) {
-      throw TransportError(TransportError::Kind::Network,
-                           std::string("libcurl initialisation failed: ") + curl_easy_strerror(rc));
-    }
-  });
-}
 
 // The URL without query string or fragment, for messages (a query may carry
 // a token).
@@ -276,11 +268,38 @@ void setCallbacks(CURL* h, Exchange& exchange) {
   }
 }
 
+// Runs one transfer on the asynchronous engine whose fiber calls it: the
+// easy handle joins the engine's multi handle and the fiber sleeps until the
+// transfer ends, its token or operation is cancelled, or it goes idle.
+CURLcode awaitTransfer(internal::Engine& engine, CURL* easy, Exchange& exchange) {
+  engine.addTransfer(easy);
+  CancellationToken::Registration wake;
+  if (exchange.cancellation != nullptr) {
+    wake = exchange.cancellation->onCancel(
+        [&engine, task = engine.currentTask()] { engine.wake(task); });
+  }
+  CURLcode result = CURLE_OK;
+  for (;;) {
+    if (const auto outcome = engine.takeTransferResult()) {
+      result = *outcome;
+      break;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (engine.currentCancelled()) exchange.abort = Exchange::Abort::Cancelled;
+    if (exchange.abort != Exchange::Abort::None || exchange.mustStop(now)) break;
+    engine.park(now + std::chrono::milliseconds(exchange.waitMillis(now)));
+  }
+  wake.reset();
+  engine.removeTransfer(easy);
+  return result;
+}
+
 // Runs one transfer on `multi` until it completes, is cancelled or goes idle
 // too long. Waiting for the sockets happens in curl_multi_poll, which a
 // cancellation interrupts at once through curl_multi_wakeup, so a silent
 // peer never delays a cancellation, whatever the state of the exchange.
 CURLcode runTransfer(CURLM* multi, CURL* easy, Exchange& exchange) {
+  if (auto* engine = internal::Engine::current()) return awaitTransfer(*engine, easy, exchange);
   if (curl_multi_add_handle(multi, easy) != CURLM_OK) throw std::bad_alloc();
   CancellationToken::Registration wake;
   if (exchange.cancellation != nullptr) {
@@ -318,7 +337,7 @@ class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(const CurlTransportOptions& options)
       : options_(options), maxIdle_(options.maxIdleConnections) {
-    globalInitOnce();
+    internal::initCurlOnce();
     share_ = curl_share_init();
     if (share_ == nullptr) throw std::bad_alloc();
     curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &CurlTransport::lock);

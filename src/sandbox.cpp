@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "internal/json_util.hpp"
+#include "internal/operation.hpp"
 #include "internal/pagination.hpp"
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
@@ -475,6 +476,39 @@ std::vector<ActivityEvent> Sandbox::activity(const ActivityListOptions& options)
       options.cursor);
 }
 
+Operation<SandboxInfo> Sandbox::refreshAsync() const {
+  return internal::startOn<SandboxInfo>(*api_, [self = *this] { return self.refresh(); });
+}
+
+Operation<ExecResult> Sandbox::execAsync(const std::string& command,
+                                         const ExecOptions& options) const {
+  return internal::startOn<ExecResult>(
+      *api_, [self = *this, command, options] { return self.exec(command, options); });
+}
+
+Operation<std::string> Sandbox::pauseAsync() const {
+  return internal::startOn<std::string>(*api_, [self = *this] { return self.pause(); });
+}
+
+Operation<std::string> Sandbox::resumeAsync() const {
+  return internal::startOn<std::string>(*api_, [self = *this] { return self.resume(); });
+}
+
+Operation<void> Sandbox::destroyAsync() const {
+  return internal::startOn<void>(*api_, [self = *this] { self.destroy(); });
+}
+
+Operation<SandboxInfo> Sandbox::waitForReadyAsync(const WaitOptions& options) const {
+  return internal::startOn<SandboxInfo>(
+      *api_, [self = *this, options] { return self.waitForReady(options); });
+}
+
+Operation<SandboxInfo> Sandbox::waitForStatusAsync(const std::string& status,
+                                                   const WaitOptions& options) const {
+  return internal::startOn<SandboxInfo>(
+      *api_, [self = *this, status, options] { return self.waitForStatus(status, options); });
+}
+
 // ---------------------------------------------------------------- SandboxClient
 
 SandboxClient::SandboxClient(std::shared_ptr<internal::ServiceClient> api) : api_(std::move(api)) {}
@@ -513,6 +547,27 @@ Sandbox SandboxClient::get(std::string id) const {
 
 void SandboxClient::destroy(const std::string& id) const {
   api_->del(makePath({"sandboxes", id}));
+}
+
+Operation<Sandbox> SandboxClient::createAsync(const CreateSandboxOptions& options) const {
+  return internal::startOn<Sandbox>(*api_,
+                                    [self = *this, options] { return self.create(options); });
+}
+
+Operation<std::vector<SandboxInfo>> SandboxClient::listAsync(
+    const ListSandboxesOptions& filters) const {
+  return internal::startOn<std::vector<SandboxInfo>>(
+      *api_, [self = *this, filters] { return self.list(filters); });
+}
+
+Operation<Page<SandboxInfo>> SandboxClient::listPageAsync(
+    const ListSandboxesOptions& filters) const {
+  return internal::startOn<Page<SandboxInfo>>(
+      *api_, [self = *this, filters] { return self.listPage(filters); });
+}
+
+Operation<void> SandboxClient::destroyAsync(const std::string& id) const {
+  return internal::startOn<void>(*api_, [self = *this, id] { self.destroy(id); });
 }
 
 }  // namespace runtools

@@ -1,6 +1,7 @@
 #include "runtools/workspace.hpp"
 
 #include "internal/json_util.hpp"
+#include "internal/operation.hpp"
 #include "internal/path.hpp"
 #include "internal/service_client.hpp"
 #include "internal/streams.hpp"
@@ -295,6 +296,42 @@ void WorkspaceFiles::downloadTo(const std::string& path, const std::string& loca
     throw;
   }
   sink->commit();  // removes the partial file itself when it fails
+}
+
+Operation<FileEntry> WorkspaceFiles::uploadAsync(const std::string& path, std::string bytes,
+                                                 const TransferOptions& options) const {
+  return internal::startOn<FileEntry>(*storage_,
+                                      [self = *this, path, bytes = std::move(bytes), options] {
+                                        return self.upload(path, bytes, options);
+                                      });
+}
+
+Operation<FileEntry> WorkspaceFiles::uploadFileAsync(const std::string& localFile,
+                                                     const std::string& path,
+                                                     const TransferOptions& options) const {
+  return internal::startOn<FileEntry>(*storage_, [self = *this, localFile, path, options] {
+    return self.uploadFile(localFile, path, options);
+  });
+}
+
+Operation<std::string> WorkspaceFiles::downloadAsync(const std::string& path,
+                                                     const TransferOptions& options) const {
+  return internal::startOn<std::string>(
+      *storage_, [self = *this, path, options] { return self.download(path, options); });
+}
+
+Operation<void> WorkspaceFiles::downloadToAsync(const std::string& path,
+                                                const std::string& localFile,
+                                                const TransferOptions& options) const {
+  return internal::startOn<void>(*storage_, [self = *this, path, localFile, options] {
+    self.downloadTo(path, localFile, options);
+  });
+}
+
+Operation<std::vector<FileEntry>> WorkspaceFiles::listAsync(const std::string& folder,
+                                                            const ListFilesOptions& options) const {
+  return internal::startOn<std::vector<FileEntry>>(
+      *storage_, [self = *this, folder, options] { return self.list(folder, options); });
 }
 
 StorageInfo WorkspaceFiles::info() const {

@@ -14,6 +14,7 @@
 
 #include "runtools/common.hpp"
 #include "runtools/http.hpp"
+#include "runtools/operation.hpp"
 #include "runtools/page.hpp"
 #include "runtools/run.hpp"
 #include "runtools/thread.hpp"
@@ -149,6 +150,12 @@ class AgentClient {
   /// Streams the run and returns its final result.
   RunResult stream(const std::string& agent, const RunInput& input,
                    const RunOptions& options = {}) const;
+  /// The non-blocking forms of run(): `onEvent` runs where completions run
+  /// (inside RunTools::poll() in game-loop mode), as each event arrives.
+  Operation<RunResult> runAsync(const std::string& agent, const RunInput& input,
+                                const RunOptions& options = {}) const;
+  Operation<RunResult> runAsync(const std::string& agent, const RunInput& input,
+                                RunEventHandler onEvent, const RunOptions& options = {}) const;
 
   RunInfo getRun(const std::string& runId) const;
   /// Cancels a running run; returns its status (`cancelled`).

@@ -15,6 +15,7 @@
 
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/operation.hpp"
 #include "runtools/secret_string.hpp"
 
 namespace runtools {
@@ -256,6 +257,9 @@ class AuthClient {
   /// with CancelledError when the token is cancelled.
   DeviceFlowStatus pollDeviceFlow(const DeviceFlow& flow,
                                   const PollDeviceFlowOptions& options = {}) const;
+  /// The non-blocking form of pollDeviceFlow(): its waits are timers.
+  Operation<DeviceFlowStatus> pollDeviceFlowAsync(const DeviceFlow& flow,
+                                                  const PollDeviceFlowOptions& options = {}) const;
 
   /// Sets (creates or replaces) the OAuth app used for `provider`.
   ProviderConfigInfo setProviderConfig(const std::string& provider,

@@ -4,11 +4,14 @@
 /// The RunTools facade: one object that owns the connection to every platform
 /// service and exposes the resource clients.
 
+#include <functional>  // std::function: the body of async()
 #include <memory>
 #include <string>
+#include <type_traits>  // std::invoke_result_t: async()'s result type
 
 #include "runtools/agent.hpp"
 #include "runtools/auth.hpp"
+#include "runtools/operation.hpp"
 #include "runtools/options.hpp"
 #include "runtools/sandbox.hpp"
 #include "runtools/secrets.hpp"
@@ -63,6 +66,36 @@ class RunTools {
   /// (shared with the clients made by with()).
   RateLimitInfo rateLimit() const;
 
+  /// Runs `body` as one asynchronous operation and returns its handle. The
+  /// body is ordinary SDK code: its blocking calls, run on the engine (see
+  /// ClientOptions::completions), suspend the operation instead of blocking
+  /// a thread, so any sequence of calls, pagination, waits and streams
+  /// becomes non-blocking:
+  /// @code
+  /// auto op = rt.async([rt] {
+  ///   auto sandbox = rt.sandbox.create();
+  ///   sandbox.waitForReady();
+  ///   return sandbox.exec("make test").exitCode;
+  /// });
+  /// // ... later, or from a continuation: op.get()
+  /// @endcode
+  /// What the body throws ends the operation with that error. The body
+  /// must be copyable and must not block on anything but the SDK.
+  template <class F>
+  auto async(F body) const -> Operation<std::invoke_result_t<F&>> {
+    using T = std::invoke_result_t<F&>;
+    auto slot = std::make_shared<internal::OperationSlot<T>>();
+    auto core = startAsync([slot, body = std::move(body)]() mutable { slot->fill(body); });
+    return Operation<T>(std::move(core), std::move(slot));
+  }
+
+  /// Game-loop mode (CompletionMode::Poll): runs, on this thread and
+  /// without waiting, what the engine has ready: finished transfers, due
+  /// timers, new operations, their callbacks and continuations. Call it
+  /// once a frame, always from the same thread. Returns how many
+  /// operation steps ran. Throws InvalidArgumentError in the other mode.
+  std::size_t poll() const;
+
   /// Resolved base URLs (without `/v1`).
   const std::string& apiUrl() const noexcept;
   const std::string& toolsUrl() const noexcept;
@@ -73,6 +106,8 @@ class RunTools {
   explicit RunTools(std::shared_ptr<const internal::Services> services);
 
  private:
+  std::shared_ptr<internal::OperationCore> startAsync(std::function<void()> step) const;
+
   std::shared_ptr<const internal::Services> services_;
 
  public:

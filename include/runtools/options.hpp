@@ -108,6 +108,16 @@ struct RateLimitInfo {
   std::optional<std::chrono::system_clock::time_point> reset;
 };
 
+/// Where asynchronous operations and their continuations run.
+enum class CompletionMode {
+  /// On the SDK's own I/O thread (one per client, started by the first
+  /// asynchronous operation): for servers and tools.
+  IoThread,
+  /// On the thread that calls RunTools::poll(), inside that call: the
+  /// game-loop mode, in which no callback ever runs on another thread.
+  Poll,
+};
+
 /// Construction options of RunTools. Every unset option falls back to its
 /// environment variable, then to the public default:
 ///
@@ -174,6 +184,9 @@ struct ClientOptions {
   AuthHeaderStyle authHeaderStyle = AuthHeaderStyle::XApiKey;
   /// The HTTP transport; a shared libcurl transport when null.
   std::shared_ptr<Transport> transport;
+  /// Where the asynchronous operations (the `...Async` methods,
+  /// RunTools::async) run, their continuations and their callbacks included.
+  CompletionMode completions = CompletionMode::IoThread;
 };
 
 }  // namespace runtools

@@ -344,6 +344,90 @@ RT_API rt_status rt_secrets_list(rt_client* client, const rt_call_options* call,
 RT_API rt_status rt_secrets_reveal(rt_client* client, const char* name, const rt_call_options* call,
                                    char** value, rt_error** error);
 
+/* ------------------------------------------------------ non-blocking calls */
+
+/* An operation: a call started on the client's engine that returns at once.
+ * The caller asks whether it is done, waits, cancels, and finally takes its
+ * outcome: the status, error and result the blocking call would have
+ * returned. Callbacks given to an operation (stream output, events,
+ * progress) run where the client's completions run: on the SDK's I/O
+ * thread, or, in RT_COMPLETIONS_POLL mode, inside rt_client_poll() on the
+ * caller's thread, so an engine that calls rt_client_poll() once a frame
+ * never sees a callback on another thread. Strings passed in are copied
+ * when the operation starts; `user_data` must stay valid until the
+ * operation has ended. An rt_op is freed with rt_op_free(); freeing it
+ * before it ended cancels it. rt_client_free() cancels the client's
+ * operations and returns once they have ended. */
+typedef struct rt_op rt_op;
+
+typedef enum rt_completion_mode {
+  RT_COMPLETIONS_IO_THREAD = 0, /* on the SDK's own I/O thread (the default) */
+  RT_COMPLETIONS_POLL = 1       /* inside rt_client_poll(), on the caller's thread */
+} rt_completion_mode;
+
+RT_API rt_status rt_client_options_set_completion_mode(rt_client_options* options,
+                                                       rt_completion_mode mode);
+/* RT_COMPLETIONS_POLL: advances every operation in flight without waiting
+ * and runs their callbacks on this thread; call it once a frame, always
+ * from the same thread. `ran` (may be NULL) receives how many steps ran. */
+RT_API rt_status rt_client_poll(rt_client* client, size_t* ran, rt_error** error);
+
+/* Non-zero once the operation has ended. Never blocks. */
+RT_API int rt_op_done(const rt_op* op);
+/* Waits until the operation has ended (RT_OK) or `timeout_ms` passed
+ * (RT_ERR_TIMEOUT); a negative `timeout_ms` waits as long as it takes. On
+ * the polling thread in RT_COMPLETIONS_POLL mode the wait drives the client. */
+RT_API rt_status rt_op_wait(rt_op* op, int64_t timeout_ms);
+/* Asks the operation to stop; it ends with RT_ERR_CANCELLED unless it
+ * already ended. May be called from any thread. */
+RT_API void rt_op_cancel(rt_op* op);
+/* Waits for the end and returns the operation's status; `error` receives
+ * its error, `result` (may be NULL) its JSON result (or NULL when it has
+ * none), to be freed with rt_string_free(). May be called more than once. */
+RT_API rt_status rt_op_result(rt_op* op, char** result, rt_error** error);
+/* As rt_op_result, for the operations of rt_sandbox_exec_async(). */
+RT_API rt_status rt_op_exec_result(rt_op* op, rt_exec_result** result, rt_error** error);
+RT_API void rt_op_free(rt_op* op);
+
+/* The body of rt_op_start(): any sequence of blocking rt_ calls through
+ * `client` (the operation's own view of the client), which then do not
+ * block: they suspend the operation. Its status and error are the
+ * operation's; `*result` may be set to a string from the rt_ calls (the
+ * library takes it over) or left NULL. */
+typedef rt_status (*rt_op_function)(rt_client* client, void* user_data, char** result,
+                                    rt_error** error);
+RT_API rt_status rt_op_start(rt_client* client, rt_op_function body, void* user_data, rt_op** op,
+                             rt_error** error);
+
+/* The non-blocking forms of the blocking calls of the same name (their
+ * outcome as rt_op_result() or rt_op_exec_result() returns it). */
+RT_API rt_status rt_sandbox_create_async(rt_client* client, const char* options_json,
+                                         const rt_call_options* call, rt_op** op, rt_error** error);
+RT_API rt_status rt_sandbox_wait_for_ready_async(rt_client* client, const char* sandbox_id,
+                                                 int64_t timeout_ms, const rt_call_options* call,
+                                                 rt_op** op, rt_error** error);
+RT_API rt_status rt_sandbox_exec_async(rt_client* client, const char* sandbox_id,
+                                       const char* command, const char* options_json,
+                                       rt_output_callback on_stdout, rt_output_callback on_stderr,
+                                       void* user_data, const rt_call_options* call, rt_op** op,
+                                       rt_error** error);
+RT_API rt_status rt_sandbox_destroy_async(rt_client* client, const char* sandbox_id,
+                                          const rt_call_options* call, rt_op** op,
+                                          rt_error** error);
+RT_API rt_status rt_files_upload_async(rt_client* client, const char* workspace_id,
+                                       const char* local_file, const char* remote_path,
+                                       rt_progress_callback on_progress, void* user_data,
+                                       const rt_call_options* call, rt_op** op, rt_error** error);
+RT_API rt_status rt_files_download_async(rt_client* client, const char* workspace_id,
+                                         const char* remote_path, const char* local_file,
+                                         rt_progress_callback on_progress, void* user_data,
+                                         const rt_call_options* call, rt_op** op, rt_error** error);
+RT_API rt_status rt_agent_run_stream_async(rt_client* client, const char* agent_slug,
+                                           const char* prompt, const char* options_json,
+                                           rt_event_callback on_event, void* user_data,
+                                           const rt_call_options* call, rt_op** op,
+                                           rt_error** error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@
 #include "runtools/activity.hpp"
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/operation.hpp"
 #include "runtools/page.hpp"
 
 namespace runtools {
@@ -255,6 +256,23 @@ class Sandbox {
   /// The whole activity feed, following cursors.
   std::vector<ActivityEvent> activity(const ActivityListOptions& options = {}) const;
 
+  /// @name Non-blocking forms
+  /// Each starts the call of the same name on the client's asynchronous
+  /// engine and returns its handle at once; the handle delivers the same
+  /// value or typed error. Callbacks (ExecOptions::onStdout, ...) run
+  /// where completions run. See RunTools::async for any other sequence.
+  /// @{
+  Operation<SandboxInfo> refreshAsync() const;
+  Operation<ExecResult> execAsync(const std::string& command,
+                                  const ExecOptions& options = {}) const;
+  Operation<std::string> pauseAsync() const;
+  Operation<std::string> resumeAsync() const;
+  Operation<void> destroyAsync() const;
+  Operation<SandboxInfo> waitForReadyAsync(const WaitOptions& options = {}) const;
+  Operation<SandboxInfo> waitForStatusAsync(const std::string& status,
+                                            const WaitOptions& options = {}) const;
+  /// @}
+
  private:
   struct Shared;
   void remember(const SandboxInfo& info) const;
@@ -289,6 +307,14 @@ class SandboxClient {
   Sandbox get(std::string id) const;
   /// Destroys sandbox `id` permanently.
   void destroy(const std::string& id) const;
+
+  /// @name Non-blocking forms (see Sandbox's)
+  /// @{
+  Operation<Sandbox> createAsync(const CreateSandboxOptions& options = {}) const;
+  Operation<std::vector<SandboxInfo>> listAsync(const ListSandboxesOptions& filters = {}) const;
+  Operation<Page<SandboxInfo>> listPageAsync(const ListSandboxesOptions& filters = {}) const;
+  Operation<void> destroyAsync(const std::string& id) const;
+  /// @}
 
  private:
   std::shared_ptr<internal::ServiceClient> api_;

@@ -15,6 +15,7 @@
 
 #include "runtools/common.hpp"
 #include "runtools/http.hpp"
+#include "runtools/operation.hpp"
 
 namespace runtools {
 
@@ -205,6 +206,23 @@ class WorkspaceFiles {
   StorageInfo info() const;
   /// Size (and entry count for folders) of a path.
   PathInfo info(const std::string& path) const;
+
+  /// @name Non-blocking forms
+  /// The transfers of the same name on the client's asynchronous engine;
+  /// TransferOptions::onProgress runs where completions run (inside
+  /// RunTools::poll() in game-loop mode), so it can drive a loading bar.
+  /// @{
+  Operation<FileEntry> uploadAsync(const std::string& path, std::string bytes,
+                                   const TransferOptions& options = {}) const;
+  Operation<FileEntry> uploadFileAsync(const std::string& localFile, const std::string& path,
+                                       const TransferOptions& options = {}) const;
+  Operation<std::string> downloadAsync(const std::string& path,
+                                       const TransferOptions& options = {}) const;
+  Operation<void> downloadToAsync(const std::string& path, const std::string& localFile,
+                                  const TransferOptions& options = {}) const;
+  Operation<std::vector<FileEntry>> listAsync(const std::string& folder = "/",
+                                              const ListFilesOptions& options = {}) const;
+  /// @}
 
  private:
   std::vector<std::string> batch(const char* operation, const std::vector<std::string>& paths,

@@ -203,8 +203,39 @@ rt_status rt_client_new(const rt_client_options* options, rt_client** client, rt
   });
 }
 
+rt_client::~rt_client() {
+  operations.cancel();
+  for (const auto& op : started) {
+    try {
+      op.wait();
+    } catch (...) {
+      // A wait refused on the engine's own thread: nothing more to do.
+    }
+  }
+}
+
 void rt_client_free(rt_client* client) {
   delete client;
+}
+
+rt_status rt_client_options_set_completion_mode(rt_client_options* options,
+                                                rt_completion_mode mode) {
+  return setOption(options, [&](runtools::ClientOptions& o) {
+    if (mode != RT_COMPLETIONS_IO_THREAD && mode != RT_COMPLETIONS_POLL) {
+      invalid("unknown completion mode");
+    }
+    o.completions = mode == RT_COMPLETIONS_POLL ? runtools::CompletionMode::Poll
+                                                : runtools::CompletionMode::IoThread;
+  });
+}
+
+rt_status rt_client_poll(rt_client* client, size_t* ran, rt_error** error) {
+  if (ran != nullptr) *ran = 0;
+  return guard(error, [&] {
+    if (client == nullptr) invalid("client must not be NULL");
+    const std::size_t steps = client->rt.poll();
+    if (ran != nullptr) *ran = steps;
+  });
 }
 
 rt_call_options* rt_call_options_new(void) {

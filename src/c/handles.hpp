@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +43,18 @@ struct rt_call_options {
 
 struct rt_client {
   explicit rt_client(runtools::ClientOptions options) : rt(std::move(options)) {}
+  /// An operation's own view of a client (see rt_op_start).
+  explicit rt_client(runtools::RunTools client) : rt(std::move(client)) {}
+  /// Cancels the operations started through this client and waits for
+  /// their end, so that no callback runs once rt_client_free() returned.
+  ~rt_client();
+  rt_client(const rt_client&) = delete;
+  rt_client& operator=(const rt_client&) = delete;
+
   runtools::RunTools rt;
+  runtools::CancellationToken operations;
+  std::mutex mutex;
+  std::vector<runtools::OperationBase> started;
 };
 
 struct rt_exec_result {

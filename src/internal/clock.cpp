@@ -4,8 +4,29 @@
 #include <mutex>
 #include <thread>
 
+#include "internal/engine.hpp"
+#include "runtools/errors.hpp"
+
 namespace runtools::internal {
 namespace {
+
+// A sleep inside an operation of the asynchronous engine: a timer that
+// suspends the operation's fiber instead of blocking the engine's thread.
+// Ends early when `token` or the operation is cancelled; the latter raises
+// CancelledError, since nothing else would end the operation's wait.
+void sleepOnEngine(Engine& engine, std::chrono::milliseconds duration,
+                   const CancellationToken* token) {
+  const auto wake = std::chrono::steady_clock::now() + duration;
+  CancellationToken::Registration registration;
+  if (token != nullptr) {
+    registration = token->onCancel([&engine, task = engine.currentTask()] { engine.wake(task); });
+  }
+  while (std::chrono::steady_clock::now() < wake) {
+    if (engine.currentCancelled()) throw CancelledError("operation cancelled");
+    if (token != nullptr && token->isCancelled()) return;
+    engine.park(wake);
+  }
+}
 
 class SystemClock final : public Clock {
  public:
@@ -14,11 +35,14 @@ class SystemClock final : public Clock {
     return std::chrono::system_clock::now();
   }
   void sleepFor(std::chrono::milliseconds duration) const override {
-    if (duration.count() > 0) std::this_thread::sleep_for(duration);
+    if (duration.count() <= 0) return;
+    if (auto* engine = Engine::current()) return sleepOnEngine(*engine, duration, nullptr);
+    std::this_thread::sleep_for(duration);
   }
   void sleepForUnlessCancelled(std::chrono::milliseconds duration,
                                const CancellationToken& token) const override {
     if (duration.count() <= 0) return;
+    if (auto* engine = Engine::current()) return sleepOnEngine(*engine, duration, &token);
     std::mutex mutex;
     std::condition_variable woken;
     bool cancelled = false;

@@ -297,6 +297,7 @@ ResolvedConfig resolveConfig(const ClientOptions& options, const EnvLookup& env)
   config.transportOptions.caDirectory = setting(options.caDirectory, "caDirectory");
   config.transportOptions.proxy = setting(options.proxy, "proxy");
   config.transportOptions.insecureSkipTlsVerification = options.insecureSkipTlsVerification;
+  config.completions = options.completions;
   return config;
 }
 

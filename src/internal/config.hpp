@@ -32,6 +32,7 @@ struct ResolvedConfig {
   HttpHeaders headers;
   /// For the default transport.
   CurlTransportOptions transportOptions;
+  CompletionMode completions = CompletionMode::IoThread;
 };
 
 /// Reads one environment variable; nullopt when unset.

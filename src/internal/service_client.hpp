@@ -17,6 +17,7 @@
 
 #include "internal/clock.hpp"
 #include "internal/config.hpp"
+#include "internal/engine.hpp"
 #include "internal/envelope.hpp"
 #include "internal/path.hpp"
 #include "internal/redact.hpp"
@@ -98,6 +99,8 @@ struct ServiceSettings {
   /// Overrides set through RunTools::with().
   CallOptions callOptions;
   std::shared_ptr<RateLimitState> rateLimits;
+  /// The client's asynchronous engine (owned by its RunTools).
+  std::weak_ptr<Engine> engine;
 };
 
 struct CallState;
@@ -137,6 +140,7 @@ class ServiceClient {
     return settings_.callOptions.deadline;
   }
   const std::string& baseUrl() const noexcept { return settings_.baseUrl; }
+  const std::weak_ptr<Engine>& engine() const noexcept { return settings_.engine; }
   const Redactor& redactor() const noexcept { return redact_; }
 
   /// The HTTP request an ApiRequest becomes (exposed for tests).

@@ -394,6 +394,133 @@ static void test_error_paths(rt_client* client) {
   rt_call_options_free(call);
 }
 
+/* Polls `client` until `op` is done, as a game loop would; the frame count. */
+static int poll_until_done(rt_client* client, rt_op* op) {
+  int frames = 0;
+  while (!rt_op_done(op) && frames < 20000) {
+    size_t ran = 0;
+    rt_error* error = NULL;
+    if (rt_client_poll(client, &ran, &error) != RT_OK) {
+      rt_error_free(error);
+      break;
+    }
+    ++frames;
+  }
+  return frames;
+}
+
+struct frame_state {
+  int in_poll; /* set around rt_client_poll(): callbacks must see it set */
+  int outside_poll_calls;
+  int chunks;
+};
+
+static int count_chunk_in_poll(const char* data, size_t length, void* user_data) {
+  struct frame_state* state = (struct frame_state*)user_data;
+  (void)data;
+  (void)length;
+  if (!state->in_poll) ++state->outside_poll_calls;
+  ++state->chunks;
+  return 1;
+}
+
+/* The body of an rt_op_start() operation: blocking calls, run without blocking. */
+static rt_status create_and_destroy(rt_client* client, void* user_data, char** result,
+                                    rt_error** error) {
+  char id[128];
+  rt_status status = rt_sandbox_create(client, NULL, NULL, result, error);
+  (void)user_data;
+  if (status != RT_OK) return status;
+  json_id(*result, id, sizeof id);
+  return rt_sandbox_destroy(client, id, NULL, error);
+}
+
+static void test_operations(void) {
+  rt_client_options* options = rt_client_options_new();
+  rt_client* client = NULL;
+  rt_error* error = NULL;
+  rt_op* op = NULL;
+  char* json = NULL;
+  char id[128];
+  rt_exec_result* result = NULL;
+  struct frame_state state = {0, 0, 0};
+  int frames = 0;
+
+  CHECK(rt_client_options_set_completion_mode(options, RT_COMPLETIONS_POLL) == RT_OK);
+  CHECK(rt_client_options_set_completion_mode(options, (rt_completion_mode)7) ==
+        RT_ERR_INVALID_ARGUMENT);
+  if (expect_ok(rt_client_new(options, &client, &error), &error, "poll-mode client") != RT_OK) {
+    rt_client_options_free(options);
+    return;
+  }
+  rt_client_options_free(options);
+
+  /* Nothing moves until the client is polled. */
+  CHECK(expect_ok(rt_sandbox_create_async(client, NULL, NULL, &op, &error), &error,
+                  "create async") == RT_OK);
+  CHECK(!rt_op_done(op));
+  CHECK(rt_op_wait(op, 0) == RT_ERR_TIMEOUT);
+  frames = poll_until_done(client, op);
+  CHECK(frames > 0);
+  CHECK(expect_ok(rt_op_result(op, &json, &error), &error, "create result") == RT_OK);
+  CHECK(contains(json, "\"id\""));
+  json_id(json, id, sizeof id);
+  rt_string_free(json);
+  rt_op_free(op);
+
+  /* rt_op_wait on the polling thread drives the client itself. */
+  CHECK(rt_sandbox_wait_for_ready_async(client, id, 30000, NULL, &op, &error) == RT_OK);
+  CHECK(rt_op_wait(op, -1) == RT_OK);
+  CHECK(expect_ok(rt_op_result(op, NULL, &error), &error, "wait result") == RT_OK);
+  rt_op_free(op);
+
+  /* Stream callbacks run only inside rt_client_poll(). */
+  CHECK(rt_sandbox_exec_async(client, id, "echo one; sleep 0.05; echo two", NULL,
+                              count_chunk_in_poll, NULL, &state, NULL, &op, &error) == RT_OK);
+  while (!rt_op_done(op)) {
+    state.in_poll = 1;
+    rt_client_poll(client, NULL, NULL);
+    state.in_poll = 0;
+  }
+  CHECK(expect_ok(rt_op_exec_result(op, &result, &error), &error, "exec result") == RT_OK);
+  CHECK(result != NULL && rt_exec_result_exit_code(result) == 0);
+  CHECK(result != NULL && strcmp(rt_exec_result_stdout(result, NULL), "one\ntwo\n") == 0);
+  CHECK(state.chunks >= 2);
+  CHECK(state.outside_poll_calls == 0);
+  rt_exec_result_free(result);
+  rt_op_free(op);
+
+  /* Cancelling stops a running command with RT_ERR_CANCELLED. */
+  CHECK(rt_sandbox_exec_async(client, id, "sleep 30", NULL, NULL, NULL, NULL, NULL, &op, &error) ==
+        RT_OK);
+  rt_op_wait(op, 100);
+  rt_op_cancel(op);
+  CHECK(rt_op_wait(op, 5000) == RT_OK);
+  CHECK(rt_op_exec_result(op, &result, &error) == RT_ERR_CANCELLED);
+  CHECK(error != NULL && rt_error_status(error) == RT_ERR_CANCELLED);
+  CHECK(result == NULL);
+  rt_error_free(error);
+  error = NULL;
+  rt_op_free(op);
+
+  /* Any sequence of blocking calls as one operation. */
+  CHECK(rt_op_start(client, create_and_destroy, NULL, &op, &error) == RT_OK);
+  CHECK(expect_ok(rt_op_result(op, &json, &error), &error, "op_start result") == RT_OK);
+  CHECK(contains(json, "\"id\""));
+  rt_string_free(json);
+  rt_op_free(op);
+  CHECK(rt_op_start(client, NULL, NULL, &op, &error) == RT_ERR_INVALID_ARGUMENT);
+  CHECK(op == NULL);
+  rt_error_free(error);
+  error = NULL;
+
+  /* Freeing the client cancels what is in flight; the op reports it. */
+  CHECK(rt_sandbox_destroy_async(client, id, NULL, &op, &error) == RT_OK);
+  rt_client_free(client);
+  CHECK(rt_op_done(op));
+  rt_op_free(op);
+}
+
 int main(void) {
   rt_client* client = NULL;
   rt_error* error = NULL;
@@ -411,6 +538,7 @@ int main(void) {
   test_secrets_and_tools(client);
   test_error_paths(client);
   rt_client_free(client);
+  test_operations();
 
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -104,6 +104,14 @@ Observed observe(const std::function<void()>& call) {
   return seen;
 }
 
+// Each call class runs in both forms: blocking, and through its non-blocking
+// form on the asynchronous engine, with the same expected outcomes.
+enum class Form { Blocking, Async };
+
+const char* name(Form form) {
+  return form == Form::Blocking ? "blocking" : "async";
+}
+
 bool matches(Outcome expected, const Observed& seen) {
   return expected == seen.outcome;
 }
@@ -213,6 +221,8 @@ SandboxInfo runningSandbox(RunTools& rt) {
 }  // namespace
 
 TEST_CASE("fault matrix: GET is retried through transient faults, other faults are typed") {
+  const Form form = GENERATE(Form::Blocking, Form::Async);
+  INFO("form: " << name(form));
   Bench bench;
   const std::string id = runningSandbox(bench.rt()).id;
   const std::string path = "/v1/sandboxes/" + id;
@@ -236,13 +246,18 @@ TEST_CASE("fault matrix: GET is retried through transient faults, other faults a
     bench.clearLog();
     RunTools faulted = bench.faulted(c.fault);
     std::string got;
-    const auto seen = observe([&] { got = faulted.sandbox.get(id).refresh().id; });
+    const auto seen = observe([&] {
+      const auto sandbox = faulted.sandbox.get(id);
+      got = form == Form::Async ? sandbox.refreshAsync().get().id : sandbox.refresh().id;
+    });
     checkCase(c, seen, bench.count("GET", path));
     if (seen.outcome == Outcome::Succeeds) CHECK(got == id);
   }
 }
 
 TEST_CASE("fault matrix: a keyed POST create is retried and creates exactly one sandbox") {
+  const Form form = GENERATE(Form::Blocking, Form::Async);
+  INFO("form: " << name(form));
   Bench bench;
   const std::vector<Case> cases = {
       {"status=503;count=2", Outcome::Succeeds, 3},
@@ -260,7 +275,10 @@ TEST_CASE("fault matrix: a keyed POST create is retried and creates exactly one 
     const std::size_t before = bench.sandboxCount();
     RunTools faulted = bench.faulted(c.fault);
     std::string created;
-    const auto seen = observe([&] { created = faulted.sandbox.create().id(); });
+    const auto seen = observe([&] {
+      created = form == Form::Async ? faulted.sandbox.createAsync().get().id()
+                                    : faulted.sandbox.create().id();
+    });
     checkCase(c, seen, bench.count("POST", "/v1/sandboxes"));
     const auto logged = bench.requests("POST", "/v1/sandboxes");
     // Every attempt of the one logical call carried the same key.
@@ -281,6 +299,8 @@ TEST_CASE("fault matrix: a keyed POST create is retried and creates exactly one 
 }
 
 TEST_CASE("fault matrix: an unkeyed POST is never repeated, a natural action is") {
+  const Form form = GENERATE(Form::Blocking, Form::Async);
+  INFO("form: " << name(form));
   Bench bench;
   const std::vector<Case> cases = {
       {"status=503", Outcome::ServerError, 1},
@@ -293,7 +313,13 @@ TEST_CASE("fault matrix: an unkeyed POST is never repeated, a natural action is"
     bench.clearLog();
     const std::size_t before = bench.sandboxCount();
     RunTools faulted = bench.faulted(c.fault, /*idempotencyKeys=*/false);
-    const auto seen = observe([&] { faulted.sandbox.create(); });
+    const auto seen = observe([&] {
+      if (form == Form::Async) {
+        faulted.sandbox.createAsync().get();
+      } else {
+        faulted.sandbox.create();
+      }
+    });
     checkCase(c, seen, bench.count("POST", "/v1/sandboxes"));
     CHECK(bench.requests("POST", "/v1/sandboxes").front().at("idempotencyKey").is_null());
     INFO("fault " << c.fault);
@@ -304,7 +330,10 @@ TEST_CASE("fault matrix: an unkeyed POST is never repeated, a natural action is"
   const std::string id = runningSandbox(bench.rt()).id;
   bench.clearLog();
   RunTools faulted = bench.faulted("status=503;count=2", false);
-  const auto seen = observe([&] { faulted.sandbox.get(id).pause(); });
+  const auto seen = observe([&] {
+    const auto sandbox = faulted.sandbox.get(id);
+    form == Form::Async ? sandbox.pauseAsync().get() : sandbox.pause();
+  });
   checkCase({"status=503;count=2", Outcome::Succeeds, 3}, seen,
             bench.count("POST", "/v1/sandboxes/" + id + "/pause"));
 }
@@ -401,19 +430,22 @@ struct Seen {
 const char kLongPrompt[] = "a reply long enough to be cut in the middle of its stream";
 const char kCommand[] = "for i in 1 2 3 4 5 6 7 8; do echo line $i; done";
 
-void streamRun(RunTools& rt, Seen& seen, const RunOptions& options = {}) {
-  rt.agent.run(
-      "echo", kLongPrompt,
-      [&](const RunEvent& event) {
-        ++seen.events;
-        seen.text += event.textDelta();
-        return true;
-      },
-      options);
+void streamRun(RunTools& rt, Seen& seen, const RunOptions& options = {},
+               Form form = Form::Blocking) {
+  const RunEventHandler onEvent = [&](const RunEvent& event) {
+    ++seen.events;
+    seen.text += event.textDelta();
+    return true;
+  };
+  if (form == Form::Async) {
+    rt.agent.runAsync("echo", kLongPrompt, onEvent, options).get();
+  } else {
+    rt.agent.run("echo", kLongPrompt, onEvent, options);
+  }
 }
 
 void streamExec(RunTools& rt, const std::string& sandbox, Seen& seen,
-                const std::string& command = kCommand) {
+                const std::string& command = kCommand, Form form = Form::Blocking) {
   ExecOptions options;
   options.onStdout = [&](std::string_view text) {
     ++seen.events;
@@ -425,7 +457,11 @@ void streamExec(RunTools& rt, const std::string& sandbox, Seen& seen,
     seen.stderrText += text;
     return true;
   };
-  rt.sandbox.get(sandbox).exec(command, options);
+  if (form == Form::Async) {
+    rt.sandbox.get(sandbox).execAsync(command, options).get();
+  } else {
+    rt.sandbox.get(sandbox).exec(command, options);
+  }
 }
 
 // The two streams of the SDK against one emulator: an agent run and a
@@ -448,6 +484,8 @@ struct StreamBench {
 
 TEST_CASE("fault matrix: a stream cut after it began is a StreamError whatever the cut",
           "[streams]") {
+  const Form form = GENERATE(Form::Blocking, Form::Async);
+  INFO("form: " << name(form));
   StreamBench s;
   // reset-mid-body and truncate cut the chunked encoding after the first
   // chunk; malformed-json and empty replace the stream's 2xx body with one
@@ -460,7 +498,7 @@ TEST_CASE("fault matrix: a stream cut after it began is a StreamError whatever t
       s.bench.clearLog();
       RunTools faulted = s.bench.faulted(fault);
       Seen seen;
-      const auto e = thrown<StreamError>([&] { streamRun(faulted, seen); });
+      const auto e = thrown<StreamError>([&] { streamRun(faulted, seen, {}, form); });
       CHECK(s.bench.count("POST", "/v1/run") == 1);  // a stream is never repeated
       // The error carries exactly what the callback was handed.
       CHECK(e.eventsReceived() == seen.events);
@@ -479,7 +517,8 @@ TEST_CASE("fault matrix: a stream cut after it began is a StreamError whatever t
       s.bench.clearLog();
       RunTools faulted = s.bench.faulted(fault);
       Seen seen;
-      const auto e = thrown<StreamError>([&] { streamExec(faulted, s.sandbox, seen); });
+      const auto e =
+          thrown<StreamError>([&] { streamExec(faulted, s.sandbox, seen, kCommand, form); });
       CHECK(s.bench.count("POST", s.execPath()) == 1);
       CHECK(e.eventsReceived() == seen.events);
       CHECK(e.partialStdout() == seen.text);
