@@ -2,7 +2,7 @@
 
 /// @file
 /// OAuth connections, provider configs, API keys, SSH keys and identity
-/// (`rt.auth`; spec §2, §4.10–4.12, §4.14).
+/// (`rt.auth`; docs/wire-contract.md §2, §4.10–4.12, §4.14).
 
 #include <chrono>
 #include <functional>
