@@ -182,6 +182,9 @@ struct UpdateApiKeyOptions {
 };
 
 /// API keys of the organization (`rt.auth.apiKeys`).
+///
+/// @par Thread safety
+/// Safe to use from several threads at once.
 class ApiKeyClient {
  public:
   explicit ApiKeyClient(std::shared_ptr<internal::ServiceClient> api);
@@ -215,6 +218,9 @@ struct SshKey {
 void from_json(const nlohmann::json& j, SshKey& key);
 
 /// SSH public keys for sandbox access (`rt.sshKeys`, also `rt.auth.sshKeys`).
+///
+/// @par Thread safety
+/// Safe to use from several threads at once.
 class SshKeyClient {
  public:
   explicit SshKeyClient(std::shared_ptr<internal::ServiceClient> api);
