@@ -1,4 +1,4 @@
-// runtools-emulator: command-line entry point (spec section 8.1).
+// runtools-emulator: command-line entry point (docs/wire-contract.md §8.1).
 //
 // stdout carries exactly the "listening on ..." line and, when the key was generated, the
 // "api key: ..." line. Everything else goes to stderr.

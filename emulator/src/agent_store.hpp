@@ -1,5 +1,5 @@
-// Agents of every organization (spec section 4.4): body validation, upsert by (org, slug),
-// partial updates with versions, and persistence (agents.json, written atomically).
+// Agents of every organization (docs/wire-contract.md §4.4): body validation, upsert by (org,
+// slug), partial updates with versions, and persistence (agents.json, written atomically).
 //
 // Agents are kept as their wire JSON (the Agent object); one mutex guards them.
 #pragma once

@@ -1,5 +1,5 @@
-// Agent attachments (spec section 4.7): records, pre-signed uploads to the emulator itself
-// (PUT /_emu/uploads/{id}), completion and resolution.
+// Agent attachments (docs/wire-contract.md §4.7): records, pre-signed uploads to the emulator
+// itself (PUT /_emu/uploads/{id}), completion and resolution.
 //
 // Uploaded bytes always live in "<root>/<id>.bin" (streamed to disk, never held in memory);
 // with `durable`, the records are also kept in "<root>/attachments.json" (written atomically)

@@ -43,7 +43,7 @@ bool scopesAllow(const std::vector<std::string>& scopes, const std::string& requ
   const std::string family = required.substr(0, required.find(':'));
   for (const std::string& scope : scopes) {
     if (scope == "*" || scope == required || scope == family + ":*") return true;
-    // Legacy names (spec section 2.2).
+    // Legacy names (docs/wire-contract.md §2.2).
     if (family == "sandbox" && scope == "sandboxes") return true;
     if (scope == "sandboxes:read" && required == "sandbox:read") return true;
     if ((family == "agent" && scope == "agents") || (family == "tool" && scope == "tools") ||

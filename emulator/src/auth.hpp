@@ -29,11 +29,12 @@ struct Principal {
   bool admin = false;  // the user's role in the organization is "admin"
 };
 
-// Scope checks (spec section 2.2): "*" allows everything, "family:*" every scope of that family
+// Scope checks (docs/wire-contract.md §2.2): "*" allows everything, "family:*" every scope of that
+// family
 // ("files:*" -> files:read and files:write); legacy "sandboxes"/"sandboxes:read", "agents",
 // "tools" and "templates" map to the corresponding families.
 bool scopesAllow(const std::vector<std::string>& scopes, const std::string& required);
-// True for a scope name of spec section 2.2 (the union, legacy names included).
+// True for a scope name of docs/wire-contract.md §2.2 (the union, legacy names included).
 bool knownScope(const std::string& scope);
 
 // Parses "30d" | "12h" | "90m" | "45s" into milliseconds; nullopt when malformed.

@@ -1,7 +1,7 @@
-// Fault injection (spec section 8.2): scheduled faults (POST /_emu/faults) and per-request
-// faults (the X-Emu-Fault header, scoped by a caller-chosen key), what each fault answers, and
-// the /_emu/faults routes. The HTTP layer asks take() once per request and applies the result
-// on the wire; nothing here knows about sockets.
+// Fault injection (docs/wire-contract.md §8.2): scheduled faults (POST /_emu/faults) and
+// per-request faults (the X-Emu-Fault header, scoped by a caller-chosen key), what each fault
+// answers, and the /_emu/faults routes. The HTTP layer asks take() once per request and applies the
+// result on the wire; nothing here knows about sockets.
 //
 // Two families, so that a client can tell "failed before the server acted" from "the server
 // acted but the answer was lost":

@@ -727,8 +727,8 @@ void HttpFrontend::serve(const httplib::Request& req, httplib::Response& res, Ex
   requireAccess(match.route->access, request.principal);
   request.params = match.params;
 
-  // Idempotency-Key (spec section 6.6) on POST and PATCH outside the control plane. Requests
-  // whose body is streamed to the handler (uploads) are not kept, nor are requests for a
+  // Idempotency-Key (docs/wire-contract.md §6.6) on POST and PATCH outside the control plane.
+  // Requests whose body is streamed to the handler (uploads) are not kept, nor are requests for a
   // server-sent event stream: see idempotency_store.hpp.
   IdempotencyStore::Ticket ticket;
   if (ex.idempotencyKey && (req.method == "POST" || req.method == "PATCH") &&

@@ -1,5 +1,5 @@
-// Idempotency-Key replay (spec section 6.6). A POST or PATCH carrying `Idempotency-Key` is
-// scoped by (credential, method, path, key). The first request runs; its answer is kept for 24 h
+// Idempotency-Key replay (docs/wire-contract.md §6.6). A POST or PATCH carrying `Idempotency-Key`
+// is scoped by (credential, method, path, key). The first request runs; its answer is kept for 24 h
 // of the emulator's clock. A repeat with the same body gets that answer again (the HTTP layer
 // adds `Idempotent-Replayed: true`) without running the handler; a repeat with another body
 // gets 409 idempotency_conflict; a repeat that arrives while the first still runs waits for it.

@@ -1,6 +1,6 @@
-// OAuth on the auth origin (spec section 4.10, G22/G23): providers, the redirect flow (start,
-// the emulator's consent page /_emu/oauth/authorize, callback, /_emu/oauth/done), connections,
-// the device-code flow (with /_emu/oauth/approve), and BYOA provider configs.
+// OAuth on the auth origin (docs/wire-contract.md §4.10, §7 G22/G23): providers, the redirect flow
+// (start, the emulator's consent page /_emu/oauth/authorize, callback, /_emu/oauth/done),
+// connections, the device-code flow (with /_emu/oauth/approve), and BYOA provider configs.
 #pragma once
 
 #include <chrono>

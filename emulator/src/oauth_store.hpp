@@ -1,6 +1,6 @@
-// OAuth (spec section 4.10): redirect-flow states, device-code attempts, connections (with one
-// default per user and provider) and BYOA provider configs. Connections and configs (client
-// secrets included) persist in "oauth.json" (written atomically, owner-only); states and
+// OAuth (docs/wire-contract.md §4.10): redirect-flow states, device-code attempts, connections
+// (with one default per user and provider) and BYOA provider configs. Connections and configs
+// (client secrets included) persist in "oauth.json" (written atomically, owner-only); states and
 // device attempts live in memory only. Every expiry follows the emulator's Clock.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The request log (spec section 8.2, GET /_emu/requests): the last requests the emulator
+// The request log (docs/wire-contract.md §8.2, GET /_emu/requests): the last requests the emulator
 // answered, for assertions such as "exactly one POST /v1/sandboxes reached the server".
 // Credentials never enter it: X-API-Key, Authorization, Proxy-Authorization and Cookie header
 // values, and api_key/token/access_token query values, are replaced by "[redacted]" as each

@@ -1,5 +1,5 @@
-// Agent runs (spec sections 4.5, 6.2): the in-memory run records, and the deterministic agent
-// that executes a run, either at once (stream: false) or as server-sent events.
+// Agent runs (docs/wire-contract.md §4.5, §6.2): the in-memory run records, and the deterministic
+// agent that executes a run, either at once (stream: false) or as server-sent events.
 //
 // The agent answers the text of the last user message:
 //   /history     the thread's earlier user messages, joined with "\n"

@@ -1,5 +1,5 @@
-// Secrets (spec section 4.9): user-private or org-wide named values, their metadata, and their
-// persistence ("secrets.json", written atomically, owner-only). Values leave the store only
+// Secrets (docs/wire-contract.md §4.9): user-private or org-wide named values, their metadata, and
+// their persistence ("secrets.json", written atomically, owner-only). Values leave the store only
 // through reveal() and lookupValue() (tool credential resolution); they are never logged.
 #pragma once
 

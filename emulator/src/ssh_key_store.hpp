@@ -1,4 +1,4 @@
-// SSH public keys of every organization (spec section 4.12): OpenSSH line parsing,
+// SSH public keys of every organization (docs/wire-contract.md §4.12): OpenSSH line parsing,
 // fingerprints (exactly what `ssh-keygen -lf` prints), records and their persistence
 // ("ssh_keys.json", written atomically, owner-only).
 #pragma once

@@ -1,4 +1,4 @@
-// Threads of agent runs (spec section 4.6): metadata, rollouts and durable events.
+// Threads of agent runs (docs/wire-contract.md §4.6): metadata, rollouts and durable events.
 //
 // With a root directory every thread lives in "<root>/<threadId>/": `thread.json` (metadata and
 // rollouts, written atomically) and `events.jsonl` (one event per line, appended and fsync'd),

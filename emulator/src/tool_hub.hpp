@@ -1,5 +1,5 @@
-// The Tool Hub (spec section 4.8, G17/G18): the built-in tools (echo, math, github, weather),
-// per-organization install state, stored credentials and visibility (persisted in
+// The Tool Hub (docs/wire-contract.md §4.8, §7 G17/G18): the built-in tools (echo, math, github,
+// weather), per-organization install state, stored credentials and visibility (persisted in
 // "tools.json", written atomically, owner-only), and execution with the documented credential
 // resolution order.
 #pragma once

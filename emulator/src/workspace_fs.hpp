@@ -1,5 +1,5 @@
-// The files of one workspace (spec section 4.3): path parsing, confinement, entries, and the
-// operations behind the storage routes.
+// The files of one workspace (docs/wire-contract.md §4.3): path parsing, confinement, entries, and
+// the operations behind the storage routes.
 //
 // Confinement: every path is workspace-relative and made of validated segments (never "." or
 // ".."). Resolution walks it one segment at a time from the workspace directory; a symlink met

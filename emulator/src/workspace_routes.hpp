@@ -1,5 +1,5 @@
-// HTTP handlers of /v1/workspaces* (spec sections 4.2 and 4.3): workspace metadata on the api
-// service, and the storage service's file routes (files, upload, direct, info) on the same
+// HTTP handlers of /v1/workspaces* (docs/wire-contract.md §4.2 and §4.3): workspace metadata on the
+// api service, and the storage service's file routes (files, upload, direct, info) on the same
 // origin.
 #pragma once
 

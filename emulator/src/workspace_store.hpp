@@ -1,5 +1,5 @@
-// Workspace metadata of every organization (spec section 4.2): records, slug rules, and their
-// persistence. Each workspace's files live in "<root>/<id>/files" (see workspace_fs.hpp); the
+// Workspace metadata of every organization (docs/wire-contract.md §4.2): records, slug rules, and
+// their persistence. Each workspace's files live in "<root>/<id>/files" (see workspace_fs.hpp); the
 // store creates and removes that directory but never looks inside it except to add up sizes.
 //
 // One mutex guards the records; it is never held while walking a directory tree.

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Activity events (spec §4.13), as returned by sandbox and thread activity feeds.
+/// Activity events (docs/wire-contract.md §4.13), as returned by sandbox and thread activity feeds.
 
 #include <optional>
 #include <string>

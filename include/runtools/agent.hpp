@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Agents and their runs (`rt.agent`; spec §4.4–4.7).
+/// Agents and their runs (`rt.agent`; docs/wire-contract.md §4.4–4.7).
 
 #include <map>
 #include <memory>

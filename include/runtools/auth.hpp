@@ -2,7 +2,7 @@
 
 /// @file
 /// OAuth connections, provider configs, API keys, SSH keys and identity
-/// (`rt.auth`; spec §2, §4.10–4.12, §4.14).
+/// (`rt.auth`; docs/wire-contract.md §2, §4.10–4.12, §4.14).
 
 #include <chrono>
 #include <functional>
@@ -183,6 +183,9 @@ struct UpdateApiKeyOptions {
 };
 
 /// API keys of the organization (`rt.auth.apiKeys`).
+///
+/// @par Thread safety
+/// Safe to use from several threads at once.
 class ApiKeyClient {
  public:
   explicit ApiKeyClient(std::shared_ptr<internal::ServiceClient> api);
@@ -216,6 +219,9 @@ struct SshKey {
 void from_json(const nlohmann::json& j, SshKey& key);
 
 /// SSH public keys for sandbox access (`rt.sshKeys`, also `rt.auth.sshKeys`).
+///
+/// @par Thread safety
+/// Safe to use from several threads at once.
 class SshKeyClient {
  public:
   explicit SshKeyClient(std::shared_ptr<internal::ServiceClient> api);

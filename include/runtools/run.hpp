@@ -2,7 +2,7 @@
 
 /// @file
 /// Agent runs: input messages, options, streamed events and results
-/// (spec §4.5, §4.7, §6.2).
+/// (docs/wire-contract.md §4.5, §4.7, §6.2).
 
 #include <chrono>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Sandboxes: Linux VMs that run commands (spec §4.1, TypeScript `rt.sandbox`).
+/// Sandboxes: Linux VMs that run commands (docs/wire-contract.md §4.1, TypeScript `rt.sandbox`).
 
 #include <chrono>
 #include <functional>

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Secrets (`rt.secrets`; spec §4.9). Values are write-only except through
+/// Secrets (`rt.secrets`; docs/wire-contract.md §4.9). Values are write-only except through
 /// reveal(), which returns a SecretString.
 
 #include <memory>

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Threads: durable conversations with agents (`rt.threads`; spec §4.6).
+/// Threads: durable conversations with agents (`rt.threads`; docs/wire-contract.md §4.6).
 
 #include <cstdint>
 #include <memory>

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Tool Hub: find, install and run tools (`rt.tools`; spec §4.8).
+/// Tool Hub: find, install and run tools (`rt.tools`; docs/wire-contract.md §4.8).
 
 #include <chrono>
 #include <map>

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// Workspaces: persistent file storage shared with sandboxes (spec §4.2–4.3).
+/// Workspaces: persistent file storage shared with sandboxes (docs/wire-contract.md §4.2–4.3).
 /// Metadata lives on the orchestrator service, files on the storage service.
 
 #include <cstdint>

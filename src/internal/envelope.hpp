@@ -1,7 +1,7 @@
 #pragma once
 
 // The response envelope `{data, meta}` and the error envelope
-// `{error: {code, message, requestId}}` of spec §3, in one place.
+// `{error: {code, message, requestId}}` of docs/wire-contract.md §3, in one place.
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 
-// Pure pieces of the retry policy (spec §6.5): which outcomes are retried,
+// Pure pieces of the retry policy (docs/wire-contract.md §6.5): which outcomes are retried,
 // how long to wait.
 
 #include <chrono>

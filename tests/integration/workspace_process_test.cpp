@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "emulator_process.hpp"
-#include "process_memory.hpp"
 #include "internal/random.hpp"
 #include "internal/streams.hpp"
+#include "process_memory.hpp"
 #include "runtools/client.hpp"
 #include "runtools/errors.hpp"
 

@@ -7,7 +7,7 @@
 //   emu.start();                    // listening once this returns
 //   client.setBaseUrl(emu.baseUrl()); client.setApiKey(emu.apiKey());
 //
-// It is an independent reading of spec/runtools-api.md and shares no code with the SDK.
+// It is an independent reading of docs/wire-contract.md and shares no code with the SDK.
 //
 // @par Thread safety
 // All HTTP handling is internally synchronised. start() and stop() must not race each other;
