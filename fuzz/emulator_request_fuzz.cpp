@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "api_error.hpp"
-#include "encoding.hpp"
-#include "fault_injector.hpp"
-#include "json_util.hpp"
-#include "workspace_fs.hpp"
+#include "control/fault_injector.hpp"
+#include "http/api_error.hpp"
+#include "stores/workspace_fs.hpp"
+#include "util/encoding.hpp"
+#include "util/json_util.hpp"
 
 namespace {
 

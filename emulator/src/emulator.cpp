@@ -11,35 +11,35 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "agent_routes.hpp"
-#include "agent_store.hpp"
-#include "attachment_store.hpp"
-#include "auth.hpp"
-#include "control_routes.hpp"
-#include "fault_injector.hpp"
-#include "fs_util.hpp"
-#include "http_server.hpp"
-#include "idempotency_store.hpp"
-#include "identity_routes.hpp"
-#include "ids.hpp"
-#include "json_util.hpp"
-#include "oauth_routes.hpp"
-#include "oauth_store.hpp"
-#include "proxy_routes.hpp"
-#include "rate_limiter.hpp"
-#include "request_log.hpp"
-#include "router.hpp"
-#include "run_engine.hpp"
-#include "sandbox_routes.hpp"
-#include "sandbox_store.hpp"
-#include "secret_store.hpp"
-#include "ssh_key_store.hpp"
-#include "thread_store.hpp"
-#include "time_util.hpp"
-#include "tool_hub.hpp"
-#include "tool_routes.hpp"
-#include "workspace_routes.hpp"
-#include "workspace_store.hpp"
+#include "control/control_routes.hpp"
+#include "control/fault_injector.hpp"
+#include "control/idempotency_store.hpp"
+#include "control/request_log.hpp"
+#include "http/http_server.hpp"
+#include "http/rate_limiter.hpp"
+#include "http/router.hpp"
+#include "routes/agent_routes.hpp"
+#include "routes/identity_routes.hpp"
+#include "routes/oauth_routes.hpp"
+#include "routes/proxy_routes.hpp"
+#include "routes/sandbox_routes.hpp"
+#include "routes/tool_routes.hpp"
+#include "routes/workspace_routes.hpp"
+#include "stores/agent_store.hpp"
+#include "stores/attachment_store.hpp"
+#include "stores/auth.hpp"
+#include "stores/oauth_store.hpp"
+#include "stores/run_engine.hpp"
+#include "stores/sandbox_store.hpp"
+#include "stores/secret_store.hpp"
+#include "stores/ssh_key_store.hpp"
+#include "stores/thread_store.hpp"
+#include "stores/tool_hub.hpp"
+#include "stores/workspace_store.hpp"
+#include "util/fs_util.hpp"
+#include "util/ids.hpp"
+#include "util/json_util.hpp"
+#include "util/time_util.hpp"
 
 namespace rtemu {
 
@@ -81,6 +81,34 @@ std::string loadOrCreateDefaultOrg(const fs::path& stateDir, const std::string& 
   }
   writeFileAtomically(file, dumpJson(Json{{"defaultOrgId", fresh}}), false);
   return fresh;
+}
+
+// httplib writes to sockets with plain send(): a client that hangs up mid-response would raise
+// SIGPIPE and kill the process. Ignore it unless the application chose a handler.
+void ignoreSigpipeByDefault() {
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
+}
+
+// The state files of a state dir the emulator keeps (none for a temporary one).
+struct StateFiles {
+  std::optional<fs::path> sandboxes;
+  std::optional<fs::path> workspaces;
+  std::optional<fs::path> agents;
+  std::optional<fs::path> threadsRoot;
+  std::optional<fs::path> sshKeys;
+  std::optional<fs::path> secrets;
+  std::optional<fs::path> oauth;
+  std::optional<fs::path> tools;
+};
+
+StateFiles stateFilesIn(const fs::path& stateRoot, bool durable) {
+  if (!durable) return StateFiles{};
+  return StateFiles{stateRoot / kStateFile, stateRoot / kWorkspacesFile, stateRoot / kAgentsFile,
+                    stateRoot / "threads",  stateRoot / kSshKeysFile,    stateRoot / kSecretsFile,
+                    stateRoot / kOAuthFile, stateRoot / kToolsFile};
 }
 
 std::string formatHost(const std::string& host) {
@@ -164,6 +192,120 @@ struct Emulator::Impl {
     }
   }
 
+  // Creates every store and reloads what a kept state dir holds.
+  void openStores() {
+    // Absolute: mount symlinks point into the workspaces directory.
+    const fs::path stateRoot = fs::absolute(stateDir);
+    const StateFiles files = stateFilesIn(stateRoot, !ownsStateDir);
+    const LifecycleDelays delays{config.createDelay, config.pauseDelay, config.resumeDelay};
+    workspaces =
+        std::make_unique<WorkspaceStore>(stateRoot / "workspaces", files.workspaces, clock);
+    workspaces->restore();
+    store = std::make_unique<SandboxStore>(stateRoot / "sandboxes", delays, files.sandboxes,
+                                           stateRoot / "workspaces", clock);
+    store->restore();
+    agents = std::make_unique<AgentStore>(files.agents, clock);
+    agents->restore();
+    threads = std::make_unique<ThreadStore>(files.threadsRoot, clock);
+    threads->restore();
+    attachments =
+        std::make_unique<AttachmentStore>(stateRoot / "attachments", !ownsStateDir, clock);
+    attachments->restore();
+    runs = std::make_unique<RunManager>(clock);
+    sshKeys = std::make_unique<SshKeyStore>(files.sshKeys, clock);
+    sshKeys->restore();
+    secrets = std::make_unique<SecretStore>(files.secrets, clock);
+    secrets->restore();
+    oauth = std::make_unique<OAuthStore>(files.oauth, clock);
+    oauth->restore();
+    if (config.deviceAutoApprove) oauth->setDeviceAutoApprove(config.deviceAutoApprove->count());
+    tools = std::make_unique<ToolHub>(files.tools, *secrets, *oauth);
+    tools->restore();
+  }
+
+  std::string baseUrl() const {
+    return "http://" + formatHost(config.host) + ":" + std::to_string(port);
+  }
+
+  // The routes of every resource, then the control plane's.
+  void addRoutes() {
+    addResourceRoutes();
+    addControlPlaneRoutes();
+  }
+
+  void addResourceRoutes() {
+    Impl* self = this;
+    SandboxRoutesConfig sandboxConfig;
+    sandboxConfig.store = store.get();
+    sandboxConfig.pathEnv = pathEnv;
+    sandboxConfig.baseUrl = [self] { return self->baseUrl(); };
+    WorkspaceStore* workspaceStore = workspaces.get();
+    sandboxConfig.workspaceExists = [workspaceStore](const std::string& orgId,
+                                                     const std::string& id) {
+      return workspaceStore->exists(orgId, id);
+    };
+    addSandboxRoutes(router, sandboxConfig);
+    engine = std::make_unique<RunEngine>(*threads, *runs, sandboxToolRunner(sandboxConfig),
+                                         config.streamDelay);
+    AgentRoutesConfig agentConfig;
+    agentConfig.agents = agents.get();
+    agentConfig.threads = threads.get();
+    agentConfig.runs = runs.get();
+    agentConfig.engine = engine.get();
+    agentConfig.attachments = attachments.get();
+    agentConfig.sandboxes = store.get();
+    agentConfig.baseUrl = sandboxConfig.baseUrl;
+    addAgentRoutes(router, agentConfig);
+    addWorkspaceRoutes(router, WorkspaceRoutesConfig{workspaceStore, store.get()});
+    IdentityRoutesConfig identityConfig;
+    identityConfig.keys = &keys;
+    identityConfig.sshKeys = sshKeys.get();
+    identityConfig.clock = &clock;
+    identityConfig.clockAdvanced = [self] { self->persistClock(); };
+    addIdentityRoutes(router, identityConfig);
+    OAuthRoutesConfig oauthConfig;
+    oauthConfig.store = oauth.get();
+    oauthConfig.baseUrl = sandboxConfig.baseUrl;
+    oauthConfig.deviceInterval = config.deviceInterval;
+    addOAuthRoutes(router, oauthConfig);
+    addToolRoutes(router, ToolRoutesConfig{tools.get(), secrets.get()});
+  }
+
+  void addControlPlaneRoutes() {
+    Impl* self = this;
+    ControlRoutesConfig controlConfig;
+    controlConfig.reset = [self] { self->resetAll(); };
+    addControlRoutes(router, controlConfig);
+    addFaultRoutes(router, faults);
+    addRequestLogRoutes(router, requestLog);
+    addProxyRoutes(router, store.get());
+  }
+
+  // POST /_emu/reset: forgets every resource, fault, kept answer and logged request.
+  void resetAll() {
+    runs->reset();
+    agents->reset();
+    threads->reset();
+    attachments->reset();
+    store->reset();  // removes the mount symlinks, never their targets
+    workspaces->reset();
+    keys.reset();  // keys made through /v1/api-keys
+    sshKeys->reset();
+    secrets->reset();
+    oauth->reset();
+    tools->reset();
+    faults.clear();
+    idempotency.reset();
+    requestLog.clear();
+  }
+
+  void startHttp() {
+    http = std::make_unique<HttpFrontend>(
+        router, FrontendServices{keys, limiter, faults, idempotency, requestLog}, config.quiet);
+    port = http->bind(config.host, config.port);
+    http->start();
+  }
+
   // The clock's offset survives restarts (timestamps never jump back).
   void persistClock() {
     if (ownsStateDir || stateDir.empty()) return;
@@ -191,124 +333,12 @@ void Emulator::start() {
   std::lock_guard<std::mutex> lock(d.lifecycleMutex);
   if (d.started) throw std::logic_error("Emulator::start() called twice");
   d.started = true;
-  // httplib writes to sockets with plain send(): a client that hangs up mid-response would
-  // raise SIGPIPE and kill the process. Ignore it unless the application chose a handler.
-  struct sigaction current {};
-  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-    ::signal(SIGPIPE, SIG_IGN);
-  }
+  ignoreSigpipeByDefault();
   try {
     d.prepareStateDir();
-    LifecycleDelays delays{d.config.createDelay, d.config.pauseDelay, d.config.resumeDelay};
-    // Absolute: mount symlinks point into the workspaces directory.
-    const fs::path stateRoot = fs::absolute(d.stateDir);
-    std::optional<fs::path> stateFile;
-    std::optional<fs::path> workspacesFile;
-    std::optional<fs::path> agentsFile;
-    std::optional<fs::path> threadsRoot;
-    std::optional<fs::path> sshKeysFile;
-    std::optional<fs::path> secretsFile;
-    std::optional<fs::path> oauthFile;
-    std::optional<fs::path> toolsFile;
-    if (!d.ownsStateDir) {
-      stateFile = stateRoot / kStateFile;
-      workspacesFile = stateRoot / kWorkspacesFile;
-      agentsFile = stateRoot / kAgentsFile;
-      threadsRoot = stateRoot / "threads";
-      sshKeysFile = stateRoot / kSshKeysFile;
-      secretsFile = stateRoot / kSecretsFile;
-      oauthFile = stateRoot / kOAuthFile;
-      toolsFile = stateRoot / kToolsFile;
-    }
-    const Clock& clock = d.clock;
-    d.workspaces =
-        std::make_unique<WorkspaceStore>(stateRoot / "workspaces", workspacesFile, clock);
-    d.workspaces->restore();
-    d.store = std::make_unique<SandboxStore>(stateRoot / "sandboxes", delays, stateFile,
-                                             stateRoot / "workspaces", clock);
-    d.store->restore();
-    d.agents = std::make_unique<AgentStore>(agentsFile, clock);
-    d.agents->restore();
-    d.threads = std::make_unique<ThreadStore>(threadsRoot, clock);
-    d.threads->restore();
-    d.attachments =
-        std::make_unique<AttachmentStore>(stateRoot / "attachments", !d.ownsStateDir, clock);
-    d.attachments->restore();
-    d.runs = std::make_unique<RunManager>(clock);
-    d.sshKeys = std::make_unique<SshKeyStore>(sshKeysFile, clock);
-    d.sshKeys->restore();
-    d.secrets = std::make_unique<SecretStore>(secretsFile, clock);
-    d.secrets->restore();
-    d.oauth = std::make_unique<OAuthStore>(oauthFile, clock);
-    d.oauth->restore();
-    if (d.config.deviceAutoApprove)
-      d.oauth->setDeviceAutoApprove(d.config.deviceAutoApprove->count());
-    d.tools = std::make_unique<ToolHub>(toolsFile, *d.secrets, *d.oauth);
-    d.tools->restore();
-
-    Impl* self = &d;
-    SandboxRoutesConfig sandboxConfig;
-    sandboxConfig.store = d.store.get();
-    sandboxConfig.pathEnv = d.pathEnv;
-    sandboxConfig.baseUrl = [self] {
-      return "http://" + formatHost(self->config.host) + ":" + std::to_string(self->port);
-    };
-    WorkspaceStore* workspaces = d.workspaces.get();
-    sandboxConfig.workspaceExists = [workspaces](const std::string& orgId, const std::string& id) {
-      return workspaces->exists(orgId, id);
-    };
-    addSandboxRoutes(d.router, sandboxConfig);
-    d.engine = std::make_unique<RunEngine>(*d.threads, *d.runs, sandboxToolRunner(sandboxConfig),
-                                           d.config.streamDelay);
-    AgentRoutesConfig agentConfig;
-    agentConfig.agents = d.agents.get();
-    agentConfig.threads = d.threads.get();
-    agentConfig.runs = d.runs.get();
-    agentConfig.engine = d.engine.get();
-    agentConfig.attachments = d.attachments.get();
-    agentConfig.sandboxes = d.store.get();
-    agentConfig.baseUrl = sandboxConfig.baseUrl;
-    addAgentRoutes(d.router, agentConfig);
-    addWorkspaceRoutes(d.router, WorkspaceRoutesConfig{workspaces, d.store.get()});
-    IdentityRoutesConfig identityConfig;
-    identityConfig.keys = &d.keys;
-    identityConfig.sshKeys = d.sshKeys.get();
-    identityConfig.clock = &d.clock;
-    identityConfig.clockAdvanced = [self] { self->persistClock(); };
-    addIdentityRoutes(d.router, identityConfig);
-    OAuthRoutesConfig oauthConfig;
-    oauthConfig.store = d.oauth.get();
-    oauthConfig.baseUrl = sandboxConfig.baseUrl;
-    oauthConfig.deviceInterval = d.config.deviceInterval;
-    addOAuthRoutes(d.router, oauthConfig);
-    addToolRoutes(d.router, ToolRoutesConfig{d.tools.get(), d.secrets.get()});
-    ControlRoutesConfig controlConfig;
-    controlConfig.reset = [self] {
-      self->runs->reset();
-      self->agents->reset();
-      self->threads->reset();
-      self->attachments->reset();
-      self->store->reset();  // removes the mount symlinks, never their targets
-      self->workspaces->reset();
-      self->keys.reset();  // keys made through /v1/api-keys
-      self->sshKeys->reset();
-      self->secrets->reset();
-      self->oauth->reset();
-      self->tools->reset();
-      self->faults.clear();
-      self->idempotency.reset();
-      self->requestLog.clear();
-    };
-    addControlRoutes(d.router, controlConfig);
-    addFaultRoutes(d.router, d.faults);
-    addRequestLogRoutes(d.router, d.requestLog);
-    addProxyRoutes(d.router, d.store.get());
-
-    d.http = std::make_unique<HttpFrontend>(
-        d.router, FrontendServices{d.keys, d.limiter, d.faults, d.idempotency, d.requestLog},
-        d.config.quiet);
-    d.port = d.http->bind(d.config.host, d.config.port);
-    d.http->start();
+    d.openStores();
+    d.addRoutes();
+    d.startHttp();
   } catch (...) {
     d.http.reset();
     if (d.runs) d.runs->shutdown();

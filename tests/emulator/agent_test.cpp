@@ -5,36 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
-
-namespace {
-
-void requireError(const Response& r, int status, const std::string& code,
-                  const std::string& field = "") {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-  if (!field.empty()) REQUIRE(r.body["error"]["details"]["field"] == field);
-}
-
-bool isAgentId(const Json& id) {
-  if (!id.is_string()) return false;
-  const std::string s = id;
-  if (s.size() != 24 || s.rfind("agt_", 0) != 0) return false;
-  for (std::size_t i = 4; i < s.size(); ++i) {
-    const char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
-  }
-  return true;
-}
-
-Json managed(const std::string& slug) {
-  return Json{{"slug", slug}, {"executionMode", "managed"}};
-}
-
-}  // namespace
 
 TEST_CASE("agents: upsert creates then updates, with versions and the documented shapes") {
   rtemu::Emulator emu(fastConfig());
@@ -55,7 +29,7 @@ TEST_CASE("agents: upsert creates then updates, with versions and the documented
   INFO(created.raw);
   REQUIRE(created.status == 201);
   const Json& c = created.data();
-  REQUIRE(isAgentId(c["id"]));
+  REQUIRE(isLowerAlnumId(c["id"], "agt_", 20));
   REQUIRE(c["slug"] == "helper");
   REQUIRE(c["action"] == "created");
   REQUIRE(c["version"] == 1);
@@ -155,8 +129,8 @@ TEST_CASE("agents: upsert creates then updates, with versions and the documented
                "not_found");
 
   // List: the organization's agents by slug.
-  REQUIRE(api.post("/v1/agents", managed("alpha")).status == 201);
-  REQUIRE(api.post("/v1/agents", managed("zulu")).status == 201);
+  REQUIRE(api.post("/v1/agents", managedAgent("alpha")).status == 201);
+  REQUIRE(api.post("/v1/agents", managedAgent("zulu")).status == 201);
   const Response list = api.get("/v1/agents?all=true");
   REQUIRE(list.status == 200);
   std::vector<std::string> slugs;
@@ -172,7 +146,7 @@ TEST_CASE("agents: upsert creates then updates, with versions and the documented
   requireError(api.call("DELETE", "/v1/agents/helper"), 404, "not_found");
   requireError(api.call("PATCH", "/v1/agents/helper", Json{{"name", "x"}}), 404, "not_found");
   // Re-creating the slug starts again at version 1 with a new id.
-  const Response again = api.post("/v1/agents", managed("helper"));
+  const Response again = api.post("/v1/agents", managedAgent("helper"));
   REQUIRE(again.status == 201);
   REQUIRE(again.data()["version"] == 1);
   REQUIRE(again.data()["id"] != c["id"]);
@@ -182,7 +156,7 @@ TEST_CASE("agent validation: boundary values are accepted, values just outside a
   rtemu::Emulator emu(fastConfig());
   emu.start();
   Api api(emu, emu.apiKey());
-  REQUIRE(api.post("/v1/agents", managed("ranges")).status == 201);
+  REQUIRE(api.post("/v1/agents", managedAgent("ranges")).status == 201);
 
   struct Case {
     const char* field;
@@ -230,7 +204,7 @@ TEST_CASE("agent validation: boundary values are accepted, values just outside a
       const std::string field = r.body["error"]["details"]["field"];
       REQUIRE(field.rfind(test.field, 0) == 0);  // "resources" or "resources.type"
       // Upsert validates the same way.
-      Json body = managed("ranges");
+      Json body = managedAgent("ranges");
       body[test.field] = value;
       REQUIRE(api.post("/v1/agents", body).status == 400);
     }
@@ -245,7 +219,7 @@ TEST_CASE("agent validation: boundary values are accepted, values just outside a
   for (const std::string& slug :
        std::vector<std::string>{"a", "a1", "a-b", "0", std::string(63, 'x')}) {
     INFO(slug);
-    REQUIRE(api.post("/v1/agents", managed(slug)).status == 201);
+    REQUIRE(api.post("/v1/agents", managedAgent(slug)).status == 201);
   }
   for (const Json& slug : {Json(""), Json("-a"), Json("a-"), Json("A"), Json("a_b"), Json("a b"),
                            Json(std::string(64, 'x')), Json(5), Json(nullptr)}) {
@@ -329,7 +303,7 @@ TEST_CASE("agents: scopes and organization isolation") {
   rtemu::Emulator emu(fastConfig());
   emu.start();
   Api api(emu, emu.apiKey());
-  REQUIRE(api.post("/v1/agents", managed("mine")).status == 201);
+  REQUIRE(api.post("/v1/agents", managedAgent("mine")).status == 201);
   const std::string id = api.get("/v1/agents/mine").data()["id"];
 
   Api other(emu, emu.mintKey());
@@ -341,7 +315,7 @@ TEST_CASE("agents: scopes and organization isolation") {
                404, "not_found");
   REQUIRE(other.get("/v1/agents").data() == Json::array());
   // The same slug in another organization is another agent.
-  const Response theirs = other.post("/v1/agents", managed("mine"));
+  const Response theirs = other.post("/v1/agents", managedAgent("mine"));
   REQUIRE(theirs.status == 201);
   REQUIRE(theirs.data()["id"] != id);
   REQUIRE(api.get("/v1/agents/mine").data()["version"] == 1);
@@ -356,11 +330,11 @@ TEST_CASE("agents: scopes and organization isolation") {
   REQUIRE(reader.get("/v1/agents/mine").status == 200);
   REQUIRE(reader.get("/v1/threads").status == 200);
   REQUIRE(reader.get("/v1/run").status == 200);
-  requireError(reader.post("/v1/agents", managed("r")), 403, "forbidden");
+  requireError(reader.post("/v1/agents", managedAgent("r")), 403, "forbidden");
   requireError(reader.post("/v1/run", Json{{"agent", "mine"}, {"prompt", "hi"}}), 403, "forbidden");
 
   Api writer(emu, emu.mintKey(org, {"agent:write"}));
-  REQUIRE(writer.post("/v1/agents", managed("w")).status == 201);
+  REQUIRE(writer.post("/v1/agents", managedAgent("w")).status == 201);
   requireError(writer.get("/v1/agents"), 403, "forbidden");
   requireError(writer.post("/v1/run", Json{{"agent", "w"}, {"prompt", "hi"}}), 403, "forbidden");
 
@@ -371,7 +345,7 @@ TEST_CASE("agents: scopes and organization isolation") {
   requireError(runner.call("PATCH", "/v1/agents/w", Json{{"name", "x"}}), 403, "forbidden");
 
   Api all(emu, emu.mintKey(org, {"agent:*"}));
-  REQUIRE(all.post("/v1/agents", managed("all")).status == 201);
+  REQUIRE(all.post("/v1/agents", managedAgent("all")).status == 201);
   REQUIRE(all.get("/v1/agents/all").status == 200);
   REQUIRE(all.post("/v1/run", Json{{"agent", "all"}, {"prompt", "hi"}, {"stream", false}}).status ==
           200);

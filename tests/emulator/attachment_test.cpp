@@ -5,19 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 
 namespace {
-
-void requireError(const Response& r, int status, const std::string& code,
-                  const std::string& field = "") {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-  if (!field.empty()) REQUIRE(r.body["error"]["details"]["field"] == field);
-}
 
 std::string newThread(Api& api) {
   const Response r =

@@ -7,16 +7,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path workspaceOf(const rtemu::Emulator& emu, const std::string& id) {
-  return fs::path(emu.stateDir()) / "sandboxes" / id / "workspace";
-}
 
 std::string collected(const SseResponse& sse, const std::string& event) {
   std::string out;

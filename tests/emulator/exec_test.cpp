@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
@@ -21,10 +22,6 @@ std::size_t lineCount(const std::filesystem::path& file) {
   while (std::getline(in, line))
     ++n;
   return n;
-}
-
-std::filesystem::path workspaceOf(const rtemu::Emulator& emu, const std::string& id) {
-  return std::filesystem::path(emu.stateDir()) / "sandboxes" / id / "workspace";
 }
 
 }  // namespace

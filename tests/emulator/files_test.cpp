@@ -10,33 +10,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 namespace fs = std::filesystem;
 
 namespace {
-
-void requireError(const Response& r, int status, const std::string& code) {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-  REQUIRE(r.body["error"]["requestId"].is_string());
-}
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::vector<std::string> ids(const Json& entries) {
-  std::vector<std::string> out;
-  for (const Json& e : entries)
-    out.push_back(e["id"].get<std::string>());
-  return out;
-}
-
-const std::regex kTimestamp(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
 
 // A workspace with a small tree, and helpers to reach its routes.
 struct Fixture {

@@ -5,23 +5,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 
 namespace {
-
-const std::regex kRequestId("req_[0-9a-f]{24}");
-
-void requireError(const Response& r, int status, const std::string& code) {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-  REQUIRE(r.body["error"].contains("message"));
-  const std::string requestId = r.body["error"].value("requestId", std::string());
-  REQUIRE(std::regex_match(requestId, kRequestId));
-  REQUIRE(r.header("X-Request-ID") == requestId);
-}
 
 std::string base64Url(const std::string& in) {
   static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -51,7 +40,7 @@ TEST_CASE("health and status need no credential and carry the standard headers")
   REQUIRE(health.status == 200);
   REQUIRE(health.body == Json{{"status", "ok"}});
   REQUIRE(health.header("Content-Type").rfind("application/json", 0) == 0);
-  REQUIRE(std::regex_match(health.header("X-Request-ID"), kRequestId));
+  REQUIRE(std::regex_match(health.header("X-Request-ID"), kRequestIdPattern));
   REQUIRE(health.header("X-RateLimit-Limit") == "1000");
   REQUIRE(std::stoi(health.header("X-RateLimit-Remaining")) <= 999);
   const long long reset = std::stoll(health.header("X-RateLimit-Reset"));
@@ -186,7 +175,7 @@ TEST_CASE("list pagination: limit bounds, cursors in meta and at top level") {
   REQUIRE(first.body["meta"]["hasMore"] == true);
   REQUIRE(first.body["nextCursor"].is_string());
   REQUIRE(first.body["meta"]["nextCursor"] == first.body["nextCursor"]);
-  REQUIRE(std::regex_match(first.body["meta"]["requestId"].get<std::string>(), kRequestId));
+  REQUIRE(std::regex_match(first.body["meta"]["requestId"].get<std::string>(), kRequestIdPattern));
 
   std::vector<std::string> seen;
   std::string cursor;

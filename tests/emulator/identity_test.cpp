@@ -5,13 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 
 namespace {
 
-const std::regex kUuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
 constexpr std::int64_t kDayMs = 86'400'000;
 
 Json me(Api& api) {
@@ -40,7 +40,7 @@ TEST_CASE("identity: /v1/me, the current organization, and users and roles of /_
 
   const Json user = me(admin);
   const std::string userId = user["id"];
-  REQUIRE(std::regex_match(userId, kUuid));
+  REQUIRE(std::regex_match(userId, kUuidV4));
   REQUIRE(user["email"] == userId.substr(0, 8) + "@example.test");
   REQUIRE(user["firstName"] == "Emulator");
   REQUIRE(user["lastName"] == "User");
@@ -99,7 +99,7 @@ TEST_CASE("identity: /v1/me, the current organization, and users and roles of /_
   const Response fresh = admin.post("/_emu/keys", Json{{"role", "member"}});
   REQUIRE(fresh.status == 201);
   REQUIRE(fresh.data()["orgId"] != emu.defaultOrgId());
-  REQUIRE(std::regex_match(fresh.data()["userId"].get<std::string>(), kUuid));
+  REQUIRE(std::regex_match(fresh.data()["userId"].get<std::string>(), kUuidV4));
   Api freshApi(emu, fresh.data()["key"].get<std::string>());
   REQUIRE(me(freshApi)["isAdmin"] == false);
   REQUIRE(freshApi.get("/v1/organizations/current").data()["id"] == fresh.data()["orgId"]);
@@ -137,7 +137,7 @@ TEST_CASE("API keys: create, authenticate, scopes, patch, revoke, rotate and lis
   REQUIRE(created.body["message"] ==
           "Store this key securely. You will not be able to see it again.");
   const Json key = created.data();
-  REQUIRE(std::regex_match(key["id"].get<std::string>(), kUuid));
+  REQUIRE(std::regex_match(key["id"].get<std::string>(), kUuidV4));
   REQUIRE(key["name"] == "ci");
   REQUIRE(key["keyPrefix"] == "rt_live_");
   REQUIRE(std::regex_match(key["key"].get<std::string>(), std::regex("rt_live_[A-Za-z0-9]{32}")));

@@ -7,26 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
-
-namespace {
-
-void requireError(const Response& r, int status, const std::string& code) {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-}
-
-std::vector<std::string> ids(const Json& list) {
-  std::vector<std::string> out;
-  for (const Json& s : list)
-    out.push_back(s["id"]);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("a created sandbox has the documented shape and never echoes secrets") {
   rtemu::Emulator emu(fastConfig());

@@ -9,22 +9,15 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 
 namespace {
 
-void requireError(const Response& r, int status, const std::string& code,
-                  const std::string& field = "") {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-  if (!field.empty()) REQUIRE(r.body["error"]["details"]["field"] == field);
-}
-
 void createManagedAgent(Api& api, const std::string& slug) {
-  const Response r = api.post("/v1/agents", Json{{"slug", slug}, {"executionMode", "managed"}});
+  const Response r = api.post("/v1/agents", managedAgent(slug));
   INFO(r.raw);
   REQUIRE(r.status == 201);
 }
@@ -38,17 +31,6 @@ Json runNow(Api& api, Json body) {
   REQUIRE(r.header("X-Run-ID") == r.data()["runId"]);
   REQUIRE(r.header("X-Thread-ID") == r.data()["threadId"]);
   return r.data();
-}
-
-bool isLowerAlnumId(const Json& id, const std::string& prefix, std::size_t length) {
-  if (!id.is_string()) return false;
-  const std::string s = id;
-  if (s.size() != prefix.size() + length || s.rfind(prefix, 0) != 0) return false;
-  for (std::size_t i = prefix.size(); i < s.size(); ++i) {
-    const char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
-  }
-  return true;
 }
 
 std::vector<std::string> eventTypes(const Json& events) {

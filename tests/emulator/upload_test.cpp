@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
@@ -13,12 +14,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kLimit = 104857600;
-
-void requireError(const Response& r, int status, const std::string& code) {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-}
 
 std::string errorCodeOf(const httplib::Result& res) {
   const Json body = Json::parse(res->body, nullptr, false);
@@ -141,6 +136,7 @@ TEST_CASE("uploads: default name, replacement, target folder forms") {
     r.status = res->status;
     r.raw = res->body;
     r.body = Json::parse(res->body, nullptr, false);
+    r.headers = res->headers;
     return r;
   };
 

@@ -7,26 +7,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "emulator_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace rtemu_test;
 namespace fs = std::filesystem;
 
 namespace {
-
-void requireError(const Response& r, int status, const std::string& code) {
-  INFO(r.raw);
-  REQUIRE(r.status == status);
-  REQUIRE(r.errorCode() == code);
-}
-
-const std::regex kUuidV4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
-const std::regex kTimestamp(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 std::set<std::string> names(const Json& entries) {
   std::set<std::string> out;
