@@ -8,5 +8,5 @@
 // concurrent GETs of sandbox `sandboxId` started from one thread, against
 // the same calls on 8 blocking threads) and `poll-cost: inflight=100
 // p99_us=...` (one poll() of a game-loop client with 100 operations in
-// flight).
+// flight, each a wait polling at the default interval).
 void printAsyncFigures(const runtools::ClientOptions& options, const std::string& sandboxId);

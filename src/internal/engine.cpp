@@ -11,7 +11,7 @@ namespace {
 
 // Connections the engine opens to one host at most; further transfers wait
 // for one of them (or share one, over HTTP/2).
-constexpr long kMaxConnectionsPerHost = 16;
+constexpr long kMaxConnectionsPerHost = 8;
 // The longest a turn of the I/O thread waits before it looks again.
 constexpr std::chrono::milliseconds kLongestWait{1000};
 
