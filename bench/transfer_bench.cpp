@@ -4,6 +4,7 @@
 // silent local peers.
 //
 //   runtools_bench [--emulator PATH] [--mb N] [--requests N] [--cancel-rounds N]
+//                  [--list-items N] [--only pagination]
 
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "async_bench.hpp"
 #include "cancel_latency.hpp"
 #include "emulator_process.hpp"
+#include "pagination_bench.hpp"
 #include "process_memory.hpp"
 #include "runtools/runtools.hpp"
 
@@ -38,11 +40,17 @@ int main(int argc, char** argv) try {
   std::size_t megabytes = 50;
   int requests = 1000;
   int cancelRounds = 20;
+  int listItems = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--emulator") == 0) emulator = argv[i + 1];
     if (std::strcmp(argv[i], "--mb") == 0) megabytes = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--requests") == 0) requests = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--cancel-rounds") == 0) cancelRounds = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--list-items") == 0) listItems = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--only") == 0 && std::strcmp(argv[i + 1], "pagination") == 0) {
+      printPaginationMemory(listItems);
+      return 0;
+    }
   }
 
   const fs::path dir = fs::temp_directory_path() / "runtools-bench";
@@ -110,6 +118,7 @@ int main(int argc, char** argv) try {
   sandbox.destroy();
   fs::remove_all(dir);
   printCancelLatency(cancelRounds);
+  printPaginationMemory(listItems);
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "bench failed: " << e.what() << "\n";

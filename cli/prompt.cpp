@@ -31,14 +31,16 @@ std::string readAll(int fd, bool lineOnly) {
 std::string readWithoutEcho(const std::string& prompt) {
   termios saved{};
   const bool terminal = ::tcgetattr(STDIN_FILENO, &saved) == 0;
-  writeFd(STDERR_FILENO, prompt);
   termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;
   auto restore = [saved, terminal] {
     if (terminal) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
   };
+  // Echo goes off before the prompt shows: what is typed once it is visible
+  // must neither be echoed nor discarded by the flush of the mode change.
   if (terminal) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  writeFd(STDERR_FILENO, prompt);
   std::string line;
   {
     ImmediateInterrupt guard([restore] {

@@ -314,12 +314,7 @@ Page<RunInfo> AgentClient::runsPage(const RunListOptions& filters) const {
   internal::Query query;
   if (filters.agent) query.emplace_back("agent", *filters.agent);
   if (filters.status) query.emplace_back("status", *filters.status);
-  if (filters.limit) {
-    if (*filters.limit < 1 || *filters.limit > 500) {
-      throw InvalidArgumentError("RunListOptions::limit must be between 1 and 500");
-    }
-    query.emplace_back("limit", std::to_string(*filters.limit));
-  }
+  internal::addLimit(query, filters.limit, 500, "RunListOptions::limit");
   if (filters.cursor) query.emplace_back("cursor", *filters.cursor);
   if (filters.all) query.emplace_back("all", "true");
   const auto response = api_->get(makePath({"run"}), query);
@@ -329,28 +324,28 @@ Page<RunInfo> AgentClient::runsPage(const RunListOptions& filters) const {
 }
 
 std::vector<RunInfo> AgentClient::runs(const RunListOptions& filters) const {
-  return internal::collectAll<RunInfo>(
-      [&](const std::optional<std::string>& cursor) {
-        RunListOptions page = filters;
-        page.cursor = cursor;
-        return runsPage(page);
-      },
-      filters.cursor);
+  return internal::collectAll(iterateRuns(filters));
+}
+
+PageRange<RunInfo> AgentClient::iterateRuns(const RunListOptions& filters) const {
+  return internal::pagesOf<RunInfo>(
+      filters, [self = *this](const RunListOptions& page) { return self.runsPage(page); });
 }
 
 std::vector<Thread> AgentClient::threads(const std::string& slug) const {
+  return internal::collectAll(iterateThreads(slug));
+}
+
+PageRange<Thread> AgentClient::iterateThreads(const std::string& slug) const {
   if (slug.empty()) throw InvalidArgumentError("threads: the agent slug must not be empty");
-  return internal::collectAll<Thread>(
-      [&](const std::optional<std::string>& cursor) {
-        internal::Query query{{"agent", slug}};
-        if (cursor) query.emplace_back("cursor", *cursor);
-        const auto response = api_->get(makePath({"run", "threads"}), query);
-        const json& data = response.data();
-        const json* items = data.is_array() ? &data : js::find(data, {"threads"});
-        return internal::makePage<Thread>(response.envelope,
-                                          items != nullptr ? *items : json::array());
-      },
-      std::nullopt);
+  return PageRange<Thread>([api = api_, slug](const std::optional<std::string>& cursor) {
+    internal::Query query{{"agent", slug}};
+    if (cursor) query.emplace_back("cursor", *cursor);
+    const auto response = api->get(makePath({"run", "threads"}), query);
+    const json& data = response.data();
+    const json* items = data.is_array() ? &data : js::find(data, {"threads"});
+    return internal::makePage<Thread>(response.envelope, items != nullptr ? *items : json::array());
+  });
 }
 
 // ---------------------------------------------------------------- attachments

@@ -147,12 +147,7 @@ internal::Query toQuery(const ListSandboxesOptions& filters) {
     query.emplace_back("tag", tag);
   if (filters.templateName) query.emplace_back("template", *filters.templateName);
   if (filters.excludeTemplate) query.emplace_back("exclude_template", *filters.excludeTemplate);
-  if (filters.limit) {
-    if (*filters.limit < 1 || *filters.limit > 500) {
-      throw InvalidArgumentError("ListSandboxesOptions::limit must be between 1 and 500");
-    }
-    query.emplace_back("limit", std::to_string(*filters.limit));
-  }
+  internal::addLimit(query, filters.limit, 500, "ListSandboxesOptions::limit");
   if (filters.cursor) query.emplace_back("cursor", *filters.cursor);
   if (filters.all) query.emplace_back("all", "true");
   return query;
@@ -160,12 +155,7 @@ internal::Query toQuery(const ListSandboxesOptions& filters) {
 
 internal::Query toQuery(const ActivityListOptions& options) {
   internal::Query query;
-  if (options.limit) {
-    if (*options.limit < 1 || *options.limit > 500) {
-      throw InvalidArgumentError("ActivityListOptions::limit must be between 1 and 500");
-    }
-    query.emplace_back("limit", std::to_string(*options.limit));
-  }
+  internal::addLimit(query, options.limit, 500, "ActivityListOptions::limit");
   if (options.cursor) query.emplace_back("cursor", *options.cursor);
   return query;
 }
@@ -467,13 +457,12 @@ Page<ActivityEvent> Sandbox::activityPage(const ActivityListOptions& options) co
 }
 
 std::vector<ActivityEvent> Sandbox::activity(const ActivityListOptions& options) const {
-  return internal::collectAll<ActivityEvent>(
-      [&](const std::optional<std::string>& cursor) {
-        ActivityListOptions page = options;
-        page.cursor = cursor;
-        return activityPage(page);
-      },
-      options.cursor);
+  return internal::collectAll(iterateActivity(options));
+}
+
+PageRange<ActivityEvent> Sandbox::iterateActivity(const ActivityListOptions& options) const {
+  return internal::pagesOf<ActivityEvent>(
+      options, [self = *this](const ActivityListOptions& page) { return self.activityPage(page); });
 }
 
 Operation<SandboxInfo> Sandbox::refreshAsync() const {
@@ -532,13 +521,12 @@ Page<SandboxInfo> SandboxClient::listPage(const ListSandboxesOptions& filters) c
 }
 
 std::vector<SandboxInfo> SandboxClient::list(const ListSandboxesOptions& filters) const {
-  return internal::collectAll<SandboxInfo>(
-      [&](const std::optional<std::string>& cursor) {
-        ListSandboxesOptions page = filters;
-        page.cursor = cursor;
-        return listPage(page);
-      },
-      filters.cursor);
+  return internal::collectAll(iterate(filters));
+}
+
+PageRange<SandboxInfo> SandboxClient::iterate(const ListSandboxesOptions& filters) const {
+  return internal::pagesOf<SandboxInfo>(
+      filters, [self = *this](const ListSandboxesOptions& page) { return self.listPage(page); });
 }
 
 Sandbox SandboxClient::get(std::string id) const {

@@ -38,22 +38,11 @@ void from_json(const json& j, ThreadEvent& event) {
   event.raw = j;
 }
 
-namespace {
-
-void checkLimit(const std::optional<int>& limit, int max, const char* what) {
-  if (limit && (*limit < 1 || *limit > max)) {
-    throw InvalidArgumentError(std::string(what) + " must be between 1 and " + std::to_string(max));
-  }
-}
-
-}  // namespace
-
 ThreadClient::ThreadClient(std::shared_ptr<internal::ServiceClient> api) : api_(std::move(api)) {}
 
 Page<Thread> ThreadClient::listPage(const ThreadListOptions& options) const {
-  checkLimit(options.limit, 100, "ThreadListOptions::limit");
   internal::Query query;
-  if (options.limit) query.emplace_back("limit", std::to_string(*options.limit));
+  internal::addLimit(query, options.limit, 100, "ThreadListOptions::limit");
   if (options.cursor) query.emplace_back("cursor", *options.cursor);
   if (options.archived) query.emplace_back("archived", "true");
   const auto response = api_->get(makePath({"threads"}), query);
@@ -63,20 +52,18 @@ Page<Thread> ThreadClient::listPage(const ThreadListOptions& options) const {
 }
 
 std::vector<Thread> ThreadClient::list(const ThreadListOptions& options) const {
-  return internal::collectAll<Thread>(
-      [&](const std::optional<std::string>& cursor) {
-        ThreadListOptions page = options;
-        page.cursor = cursor;
-        return listPage(page);
-      },
-      options.cursor);
+  return internal::collectAll(iterate(options));
+}
+
+PageRange<Thread> ThreadClient::iterate(const ThreadListOptions& options) const {
+  return internal::pagesOf<Thread>(
+      options, [self = *this](const ThreadListOptions& page) { return self.listPage(page); });
 }
 
 ThreadSnapshot ThreadClient::get(const std::string& threadId, std::optional<int> limit,
                                  bool allRollouts) const {
-  checkLimit(limit, 500, "the event limit");
   internal::Query query;
-  if (limit) query.emplace_back("limit", std::to_string(*limit));
+  internal::addLimit(query, limit, 500, "the event limit");
   if (allRollouts) query.emplace_back("include", "all_rollouts");
   const auto data = api_->get(makePath({"threads", threadId}), query).data();
   ThreadSnapshot snapshot;
@@ -90,9 +77,8 @@ ThreadSnapshot ThreadClient::get(const std::string& threadId, std::optional<int>
 
 Page<ThreadEvent> ThreadClient::eventsPage(const std::string& threadId,
                                            const ThreadEventsOptions& options) const {
-  checkLimit(options.limit, 500, "ThreadEventsOptions::limit");
   internal::Query query;
-  if (options.limit) query.emplace_back("limit", std::to_string(*options.limit));
+  internal::addLimit(query, options.limit, 500, "ThreadEventsOptions::limit");
   if (options.cursor) query.emplace_back("cursor", *options.cursor);
   if (options.allRollouts) query.emplace_back("include", "all_rollouts");
   if (options.rolloutId) query.emplace_back("rollout_id", *options.rolloutId);
@@ -105,13 +91,15 @@ Page<ThreadEvent> ThreadClient::eventsPage(const std::string& threadId,
 
 std::vector<ThreadEvent> ThreadClient::events(const std::string& threadId,
                                               const ThreadEventsOptions& options) const {
-  return internal::collectAll<ThreadEvent>(
-      [&](const std::optional<std::string>& cursor) {
-        ThreadEventsOptions page = options;
-        page.cursor = cursor;
-        return eventsPage(threadId, page);
-      },
-      options.cursor);
+  return internal::collectAll(iterateEvents(threadId, options));
+}
+
+PageRange<ThreadEvent> ThreadClient::iterateEvents(const std::string& threadId,
+                                                   const ThreadEventsOptions& options) const {
+  return internal::pagesOf<ThreadEvent>(options,
+                                        [self = *this, threadId](const ThreadEventsOptions& page) {
+                                          return self.eventsPage(threadId, page);
+                                        });
 }
 
 std::vector<Rollout> ThreadClient::rollouts(const std::string& threadId) const {

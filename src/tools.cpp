@@ -67,12 +67,7 @@ Page<Tool> ToolsClient::listPage(const ToolListOptions& options) const {
   if (options.category) query.emplace_back("category", *options.category);
   if (options.installed) query.emplace_back("installed", *options.installed ? "true" : "false");
   if (options.custom) query.emplace_back("custom", *options.custom ? "true" : "false");
-  if (options.limit) {
-    if (*options.limit < 1 || *options.limit > 500) {
-      throw InvalidArgumentError("ToolListOptions::limit must be between 1 and 500");
-    }
-    query.emplace_back("limit", std::to_string(*options.limit));
-  }
+  internal::addLimit(query, options.limit, 500, "ToolListOptions::limit");
   if (options.cursor) query.emplace_back("cursor", *options.cursor);
   const auto response = tools_->get(makePath({"tools"}), query);
   const json& data = response.data();
@@ -81,13 +76,12 @@ Page<Tool> ToolsClient::listPage(const ToolListOptions& options) const {
 }
 
 std::vector<Tool> ToolsClient::list(const ToolListOptions& options) const {
-  return internal::collectAll<Tool>(
-      [&](const std::optional<std::string>& cursor) {
-        ToolListOptions page = options;
-        page.cursor = cursor;
-        return listPage(page);
-      },
-      options.cursor);
+  return internal::collectAll(iterate(options));
+}
+
+PageRange<Tool> ToolsClient::iterate(const ToolListOptions& options) const {
+  return internal::pagesOf<Tool>(
+      options, [self = *this](const ToolListOptions& page) { return self.listPage(page); });
 }
 
 std::vector<Tool> ToolsClient::search(const std::string& query, ToolListOptions options) const {

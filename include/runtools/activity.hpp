@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/raw_json.hpp"
 
 namespace runtools {
 
@@ -32,7 +33,7 @@ struct ActivityEvent {
   /// `createdAt`, or `occurredAt` when only that is present.
   std::optional<Timestamp> createdAt;
   /// The event as received, for fields this struct does not model.
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, ActivityEvent& event);

@@ -16,6 +16,7 @@
 #include "runtools/http.hpp"
 #include "runtools/operation.hpp"
 #include "runtools/page.hpp"
+#include "runtools/raw_json.hpp"
 #include "runtools/run.hpp"
 #include "runtools/thread.hpp"
 
@@ -58,7 +59,7 @@ struct Agent {
   int version = 0;
   std::optional<Timestamp> createdAt;
   std::optional<Timestamp> updatedAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, Agent& agent);
@@ -163,8 +164,12 @@ class AgentClient {
   /// Every run matching `filters` (newest first), following cursors.
   std::vector<RunInfo> runs(const RunListOptions& filters = {}) const;
   Page<RunInfo> runsPage(const RunListOptions& filters = {}) const;
+  /// The runs as a lazy range, one page in memory at a time.
+  PageRange<RunInfo> iterateRuns(const RunListOptions& filters = {}) const;
   /// Threads of agent `slug`.
   std::vector<Thread> threads(const std::string& slug) const;
+  /// The threads of agent `slug` as a lazy range.
+  PageRange<Thread> iterateThreads(const std::string& slug) const;
 
   /// Creates an attachment, uploads `bytes` to the URL the platform returns
   /// (with its method and headers, never with your credentials) and

@@ -16,6 +16,7 @@
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
 #include "runtools/operation.hpp"
+#include "runtools/raw_json.hpp"
 #include "runtools/secret_string.hpp"
 
 namespace runtools {
@@ -53,7 +54,7 @@ struct Connection {
   std::string authType;  ///< redirect or device_code
   std::string userId;
   bool isDefault = false;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, Connection& connection);
@@ -109,7 +110,7 @@ struct ProviderConfigInfo {
   bool enabled = true;
   std::optional<Timestamp> createdAt;
   std::optional<Timestamp> updatedAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 // ------------------------------------------------------------------ identity
@@ -123,7 +124,7 @@ struct User {
   bool isAdmin = false;
   bool accessGranted = false;
   bool tutorialCompleted = false;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 struct Organization {
@@ -137,7 +138,7 @@ struct Organization {
   std::string orgRole;
   nlohmann::json settings;
   std::optional<Timestamp> createdAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 // ------------------------------------------------------------------ API keys
@@ -155,7 +156,7 @@ struct ApiKey {
   std::optional<Timestamp> createdAt;
   std::string status;  ///< active, revoked, expired
   /// The metadata as received, without the key.
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, ApiKey& key);
@@ -213,7 +214,7 @@ struct SshKey {
   std::string keyType;
   std::optional<Timestamp> createdAt;
   std::optional<Timestamp> lastUsedAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, SshKey& key);

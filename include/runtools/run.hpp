@@ -15,6 +15,7 @@
 
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/raw_json.hpp"
 
 namespace runtools {
 
@@ -110,7 +111,7 @@ struct RunResult {
   std::optional<RunError> error;
   /// The stream was stopped by the callback before the run finished.
   bool stoppedEarly = false;
-  nlohmann::json raw;
+  RawJson raw;
 
   bool completed() const noexcept { return status == "completed"; }
 };
@@ -170,7 +171,7 @@ struct RunInfo {
   std::optional<RunError> error;
   std::optional<Timestamp> createdAt;
   std::optional<Timestamp> completedAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, RunInfo& info);
@@ -192,7 +193,7 @@ struct Attachment {
   std::string contentType;
   std::int64_t sizeBytes = 0;
   std::string status;
-  nlohmann::json raw;
+  RawJson raw;
 
   /// The message part that references this attachment.
   MessagePart part() const { return MessagePart::fromAttachment(id); }

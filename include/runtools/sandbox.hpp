@@ -19,6 +19,7 @@
 #include "runtools/common.hpp"
 #include "runtools/operation.hpp"
 #include "runtools/page.hpp"
+#include "runtools/raw_json.hpp"
 
 namespace runtools {
 
@@ -67,7 +68,7 @@ struct SandboxInfo {
   std::optional<Timestamp> createdAt;
   nlohmann::json metadata;
   /// The object as received, for fields this struct does not model.
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, SandboxInfo& info);
@@ -255,6 +256,8 @@ class Sandbox {
   Page<ActivityEvent> activityPage(const ActivityListOptions& options = {}) const;
   /// The whole activity feed, following cursors.
   std::vector<ActivityEvent> activity(const ActivityListOptions& options = {}) const;
+  /// The activity feed as a lazy range, one page in memory at a time.
+  PageRange<ActivityEvent> iterateActivity(const ActivityListOptions& options = {}) const;
 
   /// @name Non-blocking forms
   /// Each starts the call of the same name on the client's asynchronous
@@ -303,6 +306,9 @@ class SandboxClient {
   std::vector<SandboxInfo> list(const ListSandboxesOptions& filters = {}) const;
   /// One page of sandboxes.
   Page<SandboxInfo> listPage(const ListSandboxesOptions& filters = {}) const;
+  /// Every sandbox matching `filters` as a lazy range: pages are fetched as
+  /// the loop reaches them, one in memory at a time (see PageRange).
+  PageRange<SandboxInfo> iterate(const ListSandboxesOptions& filters = {}) const;
   /// A handle on sandbox `id` (an id or a name). Makes no request.
   Sandbox get(std::string id) const;
   /// Destroys sandbox `id` permanently.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/raw_json.hpp"
 #include "runtools/secret_string.hpp"
 
 namespace runtools {
@@ -34,7 +35,7 @@ struct SecretInfo {
   std::optional<Timestamp> createdAt;
   std::optional<Timestamp> updatedAt;
   std::optional<Timestamp> lastRotatedAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, SecretInfo& secret);

@@ -13,6 +13,7 @@
 
 #include "runtools/common.hpp"
 #include "runtools/page.hpp"
+#include "runtools/raw_json.hpp"
 
 namespace runtools {
 
@@ -31,7 +32,7 @@ struct Thread {
   std::optional<std::string> activeRolloutId;
   std::optional<Timestamp> createdAt;
   std::optional<Timestamp> updatedAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, Thread& thread);
@@ -46,7 +47,7 @@ struct ThreadEvent {
   std::optional<std::string> runId;
   nlohmann::json payload;
   std::optional<Timestamp> createdAt;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, ThreadEvent& event);
@@ -98,6 +99,8 @@ class ThreadClient {
   /// Every thread matching `options`, following cursors.
   std::vector<Thread> list(const ThreadListOptions& options = {}) const;
   Page<Thread> listPage(const ThreadListOptions& options = {}) const;
+  /// Every thread matching `options` as a lazy range, one page at a time.
+  PageRange<Thread> iterate(const ThreadListOptions& options = {}) const;
   /// The thread and its events (at most `limit`, 1..500).
   ThreadSnapshot get(const std::string& threadId, std::optional<int> limit = std::nullopt,
                      bool allRollouts = false) const;
@@ -106,6 +109,9 @@ class ThreadClient {
                                   const ThreadEventsOptions& options = {}) const;
   Page<ThreadEvent> eventsPage(const std::string& threadId,
                                const ThreadEventsOptions& options = {}) const;
+  /// Every event as a lazy range, one page at a time.
+  PageRange<ThreadEvent> iterateEvents(const std::string& threadId,
+                                       const ThreadEventsOptions& options = {}) const;
   std::vector<Rollout> rollouts(const std::string& threadId) const;
   Thread rename(const std::string& threadId, const std::string& title) const;
   /// Archives (or, with `archived = false`, restores) a thread.

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/page.hpp"
+#include "runtools/raw_json.hpp"
 
 namespace runtools {
 
@@ -39,7 +40,7 @@ struct Tool {
   std::vector<std::string> requiredCredentialFields;
   bool custom = false;
   std::vector<ToolAction> actions;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, Tool& tool);
@@ -90,7 +91,7 @@ struct ToolExecution {
   nlohmann::json result;
   std::optional<std::chrono::milliseconds> durationMs;
   std::optional<ToolError> error;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 /// Whether credentials are stored for a tool (never their values).
@@ -113,6 +114,8 @@ class ToolsClient {
   std::vector<Tool> search(const std::string& query, ToolListOptions options = {}) const;
   std::vector<Tool> list(const ToolListOptions& options = {}) const;
   Page<Tool> listPage(const ToolListOptions& options = {}) const;
+  /// Every tool matching `options` as a lazy range, one page at a time.
+  PageRange<Tool> iterate(const ToolListOptions& options = {}) const;
   Tool get(const std::string& slug) const;
   ToolInstallation install(const std::string& slug) const;
   void uninstall(const std::string& slug) const;

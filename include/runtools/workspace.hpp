@@ -16,6 +16,7 @@
 #include "runtools/common.hpp"
 #include "runtools/http.hpp"
 #include "runtools/operation.hpp"
+#include "runtools/raw_json.hpp"
 
 namespace runtools {
 
@@ -40,7 +41,7 @@ struct Workspace {
   std::string ownerEmail;
   /// Only in the create response.
   std::optional<std::string> nfsPath;
-  nlohmann::json raw;
+  RawJson raw;
 };
 
 void from_json(const nlohmann::json& j, Workspace& workspace);
@@ -104,7 +105,7 @@ struct FileEntry {
   std::optional<std::string> mimeType;
   /// Number of children of a folder, when reported.
   std::optional<std::int64_t> count;
-  nlohmann::json raw;
+  RawJson raw;
 
   bool isFolder() const noexcept { return type == "folder"; }
   bool isFile() const noexcept { return type == "file"; }

@@ -119,7 +119,7 @@ rt_status rt_sandbox_create(rt_client* client, const char* options_json,
     const auto sandbox = clientFor(client, call).sandbox.create(createOptions(options_json));
     const auto state = sandbox.state();  // the create response's
     setOut(sandbox_json,
-           runtools::c::dump(state ? state->raw : nlohmann::json{{"id", sandbox.id()}}));
+           runtools::c::dump(state ? state->raw.json() : nlohmann::json{{"id", sandbox.id()}}));
   });
 }
 

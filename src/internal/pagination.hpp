@@ -2,14 +2,14 @@
 
 // Pages and cursor following, shared by every list endpoint.
 
-#include <functional>
 #include <optional>
-#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "internal/envelope.hpp"
 #include "internal/json_util.hpp"
+#include "internal/path.hpp"
 #include "runtools/errors.hpp"
 #include "runtools/page.hpp"
 
@@ -25,25 +25,32 @@ Page<T> makePage(const Envelope& envelope, const nlohmann::json& items) {
   return page;
 }
 
-/// Fetches pages starting at `cursor` until one says there are no more.
-/// Throws InvalidResponseError if the server hands back a cursor it already
-/// gave (which would otherwise loop forever).
+/// Every item of `range`, in order.
 template <class T>
-std::vector<T> collectAll(const std::function<Page<T>(const std::optional<std::string>&)>& fetch,
-                          std::optional<std::string> cursor) {
+std::vector<T> collectAll(const PageRange<T>& range) {
   std::vector<T> all;
-  std::set<std::string> seen;
-  for (;;) {
-    Page<T> page = fetch(cursor);
-    for (auto& item : page.data)
-      all.push_back(std::move(item));
-    if (!page.hasMore || !page.nextCursor) break;
-    if (!seen.insert(*page.nextCursor).second) {
-      throw InvalidResponseError(200, "pagination did not advance: the server repeated a cursor");
-    }
-    cursor = page.nextCursor;
-  }
+  for (const auto& item : range)
+    all.push_back(item);
   return all;
 }
+
+/// The range of a list whose pages `fetchPage(options)` returns: each page
+/// is fetched with `options` and the cursor of the one before.
+template <class T, class Options, class FetchPage>
+PageRange<T> pagesOf(Options options, FetchPage fetchPage) {
+  auto first = options.cursor;
+  return PageRange<T>(
+      [options = std::move(options),
+       fetchPage = std::move(fetchPage)](const std::optional<std::string>& cursor) {
+        Options page = options;
+        page.cursor = cursor;
+        return fetchPage(page);
+      },
+      std::move(first));
+}
+
+/// InvalidArgumentError naming `what` unless `limit` is unset or in
+/// 1..max; then `limit=N` appended to `query` when set.
+void addLimit(Query& query, const std::optional<int>& limit, int max, const char* what);
 
 }  // namespace runtools::internal

@@ -77,3 +77,36 @@ TEST_CASE("a cursor the server does not know is a typed error") {
   filters.cursor = "not-a-cursor";
   CHECK_THROWS_AS(rt.sandbox.listPage(filters), BadRequestError);
 }
+
+TEST_CASE("iterate walks every page lazily and list is built on it") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+  std::set<std::string> created;
+  for (int i = 0; i < 7; ++i) {
+    CreateSandboxOptions options;
+    options.tags = {"lazy"};
+    created.insert(rt.sandbox.create(options).id());
+  }
+  ListSandboxesOptions filters;
+  filters.tags = {"lazy"};
+  filters.limit = 2;
+  std::set<std::string> seen;
+  for (const auto& sandbox : rt.sandbox.iterate(filters))
+    seen.insert(sandbox.id);
+  CHECK(seen == created);
+  const auto log = env.raw("GET", "/_emu/requests?method=GET&path=/v1/sandboxes");
+  REQUIRE(log.status == 200);
+  CHECK(nlohmann::json::parse(log.body).at("data").size() == 4);  // 2 + 2 + 2 + 1
+
+  // Stopping early fetches no further page.
+  REQUIRE(env.raw("DELETE", "/_emu/requests").status == 200);
+  for (const auto& sandbox : rt.sandbox.iterate(filters)) {
+    CHECK(created.count(sandbox.id) == 1);
+    break;
+  }
+  const auto early = env.raw("GET", "/_emu/requests?method=GET&path=/v1/sandboxes");
+  CHECK(nlohmann::json::parse(early.body).at("data").size() == 1);
+
+  filters.limit = 501;
+  CHECK_THROWS_AS(rt.sandbox.iterate(filters).begin(), InvalidArgumentError);
+}
