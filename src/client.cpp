@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "internal/operation.hpp"
+#include "internal/path.hpp"
 #include "internal/services.hpp"
 #include "runtools/errors.hpp"
 
@@ -112,6 +113,52 @@ RunTools RunTools::with(const CallOptions& options) const {
 std::shared_ptr<internal::OperationCore> RunTools::startAsync(std::function<void()> step) const {
   return internal::startOperationCore(services_->engine->engine, std::move(step),
                                       services_->callOptions.cancellation);
+}
+
+RawResponse RunTools::request(const RawRequest& call) const {
+  const bool methodOk =
+      !call.method.empty() && std::all_of(call.method.begin(), call.method.end(),
+                                          [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!methodOk)
+    throw InvalidArgumentError("RawRequest::method must be an HTTP method in capitals");
+  const internal::ServiceClient* service = nullptr;
+  switch (call.service) {
+    case Service::Api:
+      service = services_->api.get();
+      break;
+    case Service::Tools:
+      service = services_->tools.get();
+      break;
+    case Service::Auth:
+      service = services_->auth.get();
+      break;
+    case Service::Storage:
+      service = services_->storage.get();
+      break;
+  }
+  if (service == nullptr) throw InvalidArgumentError("RawRequest::service is not a service");
+  if ((call.method == "GET" || call.method == "HEAD") && call.body) {
+    throw InvalidArgumentError("RawRequest: " + call.method + " requests cannot carry a body");
+  }
+  internal::ApiRequest request;
+  request.method = call.method;
+  request.path = internal::makePathFrom(call.path);
+  request.query = call.query;
+  request.body = call.body;
+  request.idempotent = call.idempotent;
+  auto response = service->call(request);
+  RawResponse out;
+  out.status = response.status;
+  out.data = std::move(response.envelope.data);
+  const auto& body = response.envelope.body;
+  if (body.is_object() && body.contains("meta")) out.meta = body.at("meta");
+  out.requestId = response.envelope.requestId;
+  out.headers = std::move(response.headers);
+  return out;
+}
+
+Operation<RawResponse> RunTools::requestAsync(RawRequest call) const {
+  return async([self = *this, call = std::move(call)] { return self.request(call); });
 }
 
 std::size_t RunTools::poll() const {

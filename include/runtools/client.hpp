@@ -13,6 +13,7 @@
 #include "runtools/auth.hpp"
 #include "runtools/operation.hpp"
 #include "runtools/options.hpp"
+#include "runtools/request.hpp"
 #include "runtools/sandbox.hpp"
 #include "runtools/secrets.hpp"
 #include "runtools/thread.hpp"
@@ -88,6 +89,23 @@ class RunTools {
     auto core = startAsync([slot, body = std::move(body)]() mutable { slot->fill(body); });
     return Operation<T>(std::move(core), std::move(slot));
   }
+
+  /// Calls an endpoint the SDK has not modelled yet, through the pipeline
+  /// of every typed call: the service's base URL and credential, retries
+  /// (with an Idempotency-Key for a POST), the timeout, deadline and
+  /// cancellation of CallOptions, envelope unwrap, the typed errors of
+  /// runtools/errors.hpp, and redaction. Throws InvalidArgumentError for a
+  /// malformed method or path before anything is sent.
+  /// @code
+  /// runtools::RawRequest call;
+  /// call.method = "POST";
+  /// call.path = "/workflows/wf_1/run";
+  /// call.body = nlohmann::json{{"input", {{"ticket", 42}}}};
+  /// auto answer = rt.request(call);  // answer.data: the run
+  /// @endcode
+  RawResponse request(const RawRequest& call) const;
+  /// The non-blocking form of request().
+  Operation<RawResponse> requestAsync(RawRequest call) const;
 
   /// Game-loop mode (CompletionMode::Poll): runs, on this thread and
   /// without waiting, what the engine has ready: finished transfers, due

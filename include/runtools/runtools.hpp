@@ -15,6 +15,7 @@
 #include "runtools/options.hpp"
 #include "runtools/page.hpp"
 #include "runtools/raw_json.hpp"
+#include "runtools/request.hpp"
 #include "runtools/run.hpp"
 #include "runtools/sandbox.hpp"
 #include "runtools/secret_string.hpp"

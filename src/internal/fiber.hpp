@@ -44,11 +44,12 @@ class Fiber {
   ucontext_t caller_{};
   bool finished_ = false;
   // Sanitizer bookkeeping: the caller's stack, and the fiber's own state.
-  const void* callerStackBottom_ = nullptr;
-  std::size_t callerStackSize_ = 0;
-  void* fakeStack_ = nullptr;
-  void* tsanFiber_ = nullptr;
-  void* tsanCaller_ = nullptr;
+  // Used only in sanitizer builds.
+  [[maybe_unused]] const void* callerStackBottom_ = nullptr;
+  [[maybe_unused]] std::size_t callerStackSize_ = 0;
+  [[maybe_unused]] void* fakeStack_ = nullptr;
+  [[maybe_unused]] void* tsanFiber_ = nullptr;
+  [[maybe_unused]] void* tsanCaller_ = nullptr;
 };
 
 }  // namespace runtools::internal

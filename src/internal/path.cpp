@@ -1,5 +1,7 @@
 #include "internal/path.hpp"
 
+#include <algorithm>
+
 #include "runtools/errors.hpp"
 
 namespace runtools::internal {
@@ -57,6 +59,28 @@ std::string makePath(std::initializer_list<std::string_view> segments) {
     path += encodePathSegment(segment);
   }
   return path;
+}
+
+std::string makePathFrom(std::string_view path) {
+  if (path.empty() || path.front() != '/') {
+    throw InvalidArgumentError("a request path must start with '/' (the part below /v1)");
+  }
+  if (path.find_first_of("?#") != std::string_view::npos) {
+    throw InvalidArgumentError("a request path carries no query or fragment: use the query field");
+  }
+  std::string out;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view segment = path.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") {
+      throw InvalidArgumentError("a request path must not have an empty, '.' or '..' segment");
+    }
+    out += '/';
+    out += encodePathSegment(segment);
+    start = end + 1;
+  }
+  return out;
 }
 
 std::string encodeQuery(const Query& query) {

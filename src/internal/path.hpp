@@ -25,6 +25,10 @@ std::string encodeQueryComponent(std::string_view component);
 /// "/seg1/seg2/..." with each segment encoded. Throws InvalidArgumentError
 /// for an empty segment (an empty id would address a different resource).
 std::string makePath(std::initializer_list<std::string_view> segments);
+/// makePath for a path given as text ("/a/b/c"): each segment encoded;
+/// InvalidArgumentError for a path that does not start with '/', has an
+/// empty, `.` or `..` segment, or carries a query or fragment.
+std::string makePathFrom(std::string_view path);
 
 /// "k1=v1&k2=v2" (no leading '?'); empty for an empty query.
 std::string encodeQuery(const Query& query);

@@ -268,3 +268,19 @@ TEST_CASE("eight threads start operations while one thread polls", "[async]") {
   for (const auto& op : ops)
     CHECK(op.done());
 }
+
+TEST_CASE("the escape hatch reaches the emulator like a typed call, in both forms", "[async]") {
+  test::EmulatorEnv env;
+  RunTools rt(env.options());
+  auto sandbox = rt.sandbox.create();
+  RawRequest call;
+  call.path = "/sandboxes/" + sandbox.id();
+  const auto blocking = rt.request(call);
+  CHECK(blocking.status == 200);
+  CHECK(blocking.data["id"] == sandbox.id());
+  CHECK_FALSE(blocking.requestId.empty());
+  const auto async = rt.requestAsync(call).get();
+  CHECK(async.data["id"] == sandbox.id());
+  call.path = "/sandboxes/sb_missing";
+  CHECK_THROWS_AS(rt.requestAsync(call).get(), NotFoundError);
+}
