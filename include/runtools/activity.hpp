@@ -9,8 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 
-namespace runtools {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// One entry of an activity feed.
 struct ActivityEvent {
@@ -35,7 +36,7 @@ struct ActivityEvent {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, ActivityEvent& event);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ActivityEvent& event);
 
 /// Paging options of an activity feed.
 struct ActivityListOptions {

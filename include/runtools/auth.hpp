@@ -15,14 +15,15 @@
 
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/operation.hpp"
 #include "runtools/secret_string.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 // ------------------------------------------------------------------ OAuth
 
@@ -56,7 +57,7 @@ struct Connection {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, Connection& connection);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Connection& connection);
 
 /// A started device-code flow: show `userCode` and `verificationUri` to the
 /// user, then poll.
@@ -158,7 +159,7 @@ struct ApiKey {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, ApiKey& key);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ApiKey& key);
 
 /// A new API key: the only time the platform shows the full key.
 struct CreatedApiKey {
@@ -216,7 +217,7 @@ struct SshKey {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, SshKey& key);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SshKey& key);
 
 /// SSH public keys for sandbox access (`rt.sshKeys`, also `rt.auth.sshKeys`).
 ///

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace runtools {
+#include "runtools/export.h"
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// One page of results. Pass `nextCursor` as the `cursor` filter of the next
 /// listPage() call while `hasMore` is true.

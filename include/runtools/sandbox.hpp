@@ -17,14 +17,15 @@
 #include "runtools/activity.hpp"
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/operation.hpp"
 #include "runtools/page.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// Requested machine size. Unset fields take the platform's defaults.
 struct SandboxResources {
@@ -70,7 +71,7 @@ struct SandboxInfo {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, SandboxInfo& info);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SandboxInfo& info);
 
 /// Options of SandboxClient::create. Only set fields are sent.
 struct CreateSandboxOptions {
@@ -148,7 +149,7 @@ struct ExecResult {
   bool ok() const noexcept { return exitCode == 0 && !timedOut && !stopped; }
 };
 
-void from_json(const nlohmann::json& j, ExecResult& result);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ExecResult& result);
 
 /// A public URL for a port inside a sandbox.
 struct SandboxUrl {

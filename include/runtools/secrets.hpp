@@ -12,13 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/secret_string.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A secret's metadata; never its value.
 struct SecretInfo {
@@ -37,7 +38,7 @@ struct SecretInfo {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, SecretInfo& secret);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SecretInfo& secret);
 
 struct SetSecretOptions {
   std::optional<std::string> scope;

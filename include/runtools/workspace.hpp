@@ -14,15 +14,16 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/http.hpp"
 #include "runtools/operation.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
 class MultipartUpload;
-}  // namespace internal
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A workspace as reported by the platform.
 struct Workspace {
@@ -43,7 +44,7 @@ struct Workspace {
   nlohmann::json raw;
 };
 
-void from_json(const nlohmann::json& j, Workspace& workspace);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Workspace& workspace);
 
 /// Storage used by the organization.
 struct StorageUsage {
@@ -110,7 +111,7 @@ struct FileEntry {
   bool isFile() const noexcept { return type == "file"; }
 };
 
-void from_json(const nlohmann::json& j, FileEntry& entry);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, FileEntry& entry);
 
 /// Workspace storage figures (bytes; -1 means unlimited).
 struct StorageInfo {
