@@ -32,8 +32,13 @@ install(FILES
   ${PROJECT_BINARY_DIR}/runtoolsConfigVersion.cmake
   DESTINATION ${RUNTOOLS_CMAKE_DIR})
 
-# A static libruntools needs its dependencies on the consumer's link line.
-if(BUILD_SHARED_LIBS)
+# One name for C and C++ consumers: `pkg-config --cflags --libs runtools`.
+# A static libruntools needs its dependencies on the consumer's link line,
+# with the C++ runtime for a C program linked by the C compiler; since only
+# the static library is installed then, they are in Requires/Libs, so the
+# line links with or without --static. The shared library carries them itself.
+get_target_property(RUNTOOLS_TYPE runtools TYPE)
+if(RUNTOOLS_TYPE STREQUAL "SHARED_LIBRARY")
   set(RUNTOOLS_PC_REQUIRES "nlohmann_json")
   set(RUNTOOLS_PC_REQUIRES_PRIVATE "libcurl")
   set(RUNTOOLS_PC_LIBS_PRIVATE "-pthread")
@@ -43,6 +48,9 @@ else()
   set(RUNTOOLS_PC_REQUIRES_PRIVATE "")
   set(RUNTOOLS_PC_LIBS_PRIVATE "")
   set(RUNTOOLS_PC_LIBS_EXTRA "-pthread")
+  foreach(lib IN LISTS RUNTOOLS_CXX_RUNTIME_LIBS)
+    string(APPEND RUNTOOLS_PC_LIBS_EXTRA " -l${lib}")
+  endforeach()
 endif()
 # Relocatable: the prefix is found relative to the .pc file itself.
 file(RELATIVE_PATH RUNTOOLS_PC_PREFIX_REL "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")

@@ -33,5 +33,6 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-
   -DRUNTOOLS_BUILD_BENCH=OFF -DRUNTOOLS_WERROR=OFF >/dev/null
 cmake --build "$build" --parallel "$(nproc)"
 cd "$build"
-# The install test rebuilds the library without sanitizers; it proves nothing more here.
-ctest --output-on-failure --parallel "$(nproc)" --timeout 600 -E "^install:"
+# The install and ctypes tests rebuild the library without sanitizers; they prove
+# nothing more here.
+ctest --output-on-failure --parallel "$(nproc)" --timeout 600 -E "^(install|ffi):"

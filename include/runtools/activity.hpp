@@ -9,9 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+<<<<<<< HEAD
 #include "runtools/raw_json.hpp"
+=======
+#include "runtools/export.h"
+>>>>>>> c-library
 
-namespace runtools {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// One entry of an activity feed.
 struct ActivityEvent {
@@ -36,7 +40,7 @@ struct ActivityEvent {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, ActivityEvent& event);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ActivityEvent& event);
 
 /// Paging options of an activity feed.
 struct ActivityListOptions {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/http.hpp"
 #include "runtools/operation.hpp"
 #include "runtools/page.hpp"
@@ -20,11 +21,11 @@
 #include "runtools/run.hpp"
 #include "runtools/thread.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A workspace or sandbox attached to an agent.
 struct AgentResource {
@@ -62,7 +63,7 @@ struct Agent {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, Agent& agent);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Agent& agent);
 
 /// An agent definition for AgentClient::upsert, or a partial change for
 /// AgentClient::update (unset fields are left as they are). Validated
@@ -105,7 +106,7 @@ struct AgentDefinition {
 /// Checks a definition against the documented ranges and rules; throws
 /// InvalidArgumentError naming the field. `complete` applies the rules of a
 /// whole definition (slug required, `in_sandbox` needs a sandbox).
-void validateAgentDefinition(const AgentDefinition& definition, bool complete);
+RUNTOOLS_EXPORT void validateAgentDefinition(const AgentDefinition& definition, bool complete);
 
 /// The answer to AgentClient::upsert.
 struct UpsertAgentResult {

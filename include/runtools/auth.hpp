@@ -15,15 +15,16 @@
 
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/operation.hpp"
 #include "runtools/raw_json.hpp"
 #include "runtools/secret_string.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 // ------------------------------------------------------------------ OAuth
 
@@ -57,7 +58,7 @@ struct Connection {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, Connection& connection);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Connection& connection);
 
 /// A started device-code flow: show `userCode` and `verificationUri` to the
 /// user, then poll.
@@ -159,7 +160,7 @@ struct ApiKey {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, ApiKey& key);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ApiKey& key);
 
 /// A new API key: the only time the platform shows the full key.
 struct CreatedApiKey {
@@ -217,7 +218,7 @@ struct SshKey {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, SshKey& key);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SshKey& key);
 
 /// SSH public keys for sandbox access (`rt.sshKeys`, also `rt.auth.sshKeys`).
 ///

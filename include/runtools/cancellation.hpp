@@ -8,11 +8,13 @@
 #include <memory>      // std::shared_ptr: copies share one state
 #include <utility>     // std::move
 
-namespace runtools {
+#include "runtools/export.h"
 
-namespace internal {
+namespace runtools::internal {
 struct CancellationState;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A flag shared between the code that waits and the code that gives up.
 /// Copies share the same flag; cancel() may be called from any thread, and

@@ -11,6 +11,7 @@
 
 #include "runtools/agent.hpp"
 #include "runtools/auth.hpp"
+#include "runtools/export.h"
 #include "runtools/operation.hpp"
 #include "runtools/options.hpp"
 #include "runtools/request.hpp"
@@ -20,11 +21,11 @@
 #include "runtools/tools.hpp"
 #include "runtools/workspace.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 struct Services;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// Entry point of the SDK.
 ///

@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace runtools {
+#include "runtools/export.h"
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A point in time from the API (UTC, millisecond precision on the wire).
 using Timestamp = std::chrono::system_clock::time_point;
@@ -16,9 +18,9 @@ using Timestamp = std::chrono::system_clock::time_point;
 /// Parses an ISO-8601 UTC timestamp such as `2026-05-06T10:00:00.000Z`, with
 /// or without fractional seconds, with `Z` or a numeric offset. Returns
 /// nullopt for anything else.
-std::optional<Timestamp> parseTimestamp(std::string_view text);
+RUNTOOLS_EXPORT std::optional<Timestamp> parseTimestamp(std::string_view text);
 
 /// Formats a timestamp as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-std::string formatTimestamp(Timestamp time);
+RUNTOOLS_EXPORT std::string formatTimestamp(Timestamp time);
 
 }  // namespace runtools

@@ -29,7 +29,9 @@
 #include <string_view>
 #include <utility>
 
-namespace runtools {
+#include "runtools/export.h"
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// Base class of every exception thrown by the SDK.
 class Error : public std::runtime_error {

@@ -19,8 +19,9 @@
 #include <vector>
 
 #include "runtools/cancellation.hpp"
+#include "runtools/export.h"
 
-namespace runtools {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// An ordered list of HTTP header fields with case-insensitive lookup.
 class HttpHeaders {
@@ -164,6 +165,7 @@ struct CurlTransportOptions {
 
 /// The default transport: libcurl with keep-alive connection reuse, safe for
 /// concurrent use. libcurl's global initialisation happens once, internally.
-std::shared_ptr<Transport> makeCurlTransport(const CurlTransportOptions& options = {});
+RUNTOOLS_EXPORT std::shared_ptr<Transport> makeCurlTransport(
+    const CurlTransportOptions& options = {});
 
 }  // namespace runtools

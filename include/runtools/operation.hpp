@@ -14,13 +14,15 @@
 
 #include "runtools/export.h"
 
-namespace runtools {
-
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 template <class T>
 class Operation;
 class RunTools;
+}  // namespace runtools
 
-namespace internal {
+// The engine's side of an operation: hidden in the shared library, except
+// for the functions the templates below call (marked RUNTOOLS_EXPORT).
+namespace runtools::internal {
 
 class OperationCore;
 struct OperationAccess;
@@ -53,7 +55,9 @@ RUNTOOLS_EXPORT void operationRethrow(const OperationCore& core);
 RUNTOOLS_EXPORT std::shared_ptr<OperationCore> operationThen(
     const std::shared_ptr<OperationCore>& before, std::function<void()> step);
 
-}  // namespace internal
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// What every Operation<T> offers, whatever T is.
 ///

@@ -11,9 +11,10 @@
 #include <string>
 
 #include "runtools/cancellation.hpp"
+#include "runtools/export.h"
 #include "runtools/http.hpp"
 
-namespace runtools {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// How an API key is presented to the platform. Access tokens always travel
 /// as `Authorization: Bearer`.

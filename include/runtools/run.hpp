@@ -15,9 +15,13 @@
 
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+<<<<<<< HEAD
 #include "runtools/raw_json.hpp"
+=======
+#include "runtools/export.h"
+>>>>>>> c-library
 
-namespace runtools {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// One part of a message: text, or an uploaded attachment.
 struct MessagePart {
@@ -85,7 +89,7 @@ struct Usage {
   std::int64_t reasoningTokens = 0;
 };
 
-void from_json(const nlohmann::json& j, Usage& usage);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Usage& usage);
 
 /// An error reported by a run (an `error` frame, or `error` of a result).
 struct RunError {
@@ -116,7 +120,7 @@ struct RunResult {
   bool completed() const noexcept { return status == "completed"; }
 };
 
-void from_json(const nlohmann::json& j, RunResult& result);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, RunResult& result);
 
 /// A tool call announced by a run.
 struct ToolCall {
@@ -174,7 +178,7 @@ struct RunInfo {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, RunInfo& info);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, RunInfo& info);
 
 /// Filters of AgentClient::runs.
 struct RunListOptions {

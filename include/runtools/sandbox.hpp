@@ -17,15 +17,16 @@
 #include "runtools/activity.hpp"
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/operation.hpp"
 #include "runtools/page.hpp"
 #include "runtools/raw_json.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// Requested machine size. Unset fields take the platform's defaults.
 struct SandboxResources {
@@ -71,7 +72,7 @@ struct SandboxInfo {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, SandboxInfo& info);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SandboxInfo& info);
 
 /// Options of SandboxClient::create. Only set fields are sent.
 struct CreateSandboxOptions {
@@ -149,7 +150,7 @@ struct ExecResult {
   bool ok() const noexcept { return exitCode == 0 && !timedOut && !stopped; }
 };
 
-void from_json(const nlohmann::json& j, ExecResult& result);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ExecResult& result);
 
 /// A public URL for a port inside a sandbox.
 struct SandboxUrl {

@@ -7,7 +7,9 @@
 #include <ostream>
 #include <string>
 
-namespace runtools {
+#include "runtools/export.h"
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// Holds a secret value. It prints as `[REDACTED]`; reveal() is the only way
 /// to the value, so that handing it to a log or a stream takes a deliberate

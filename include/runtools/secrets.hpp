@@ -12,14 +12,18 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+<<<<<<< HEAD
 #include "runtools/raw_json.hpp"
+=======
+#include "runtools/export.h"
+>>>>>>> c-library
 #include "runtools/secret_string.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A secret's metadata; never its value.
 struct SecretInfo {
@@ -38,7 +42,7 @@ struct SecretInfo {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, SecretInfo& secret);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SecretInfo& secret);
 
 struct SetSecretOptions {
   std::optional<std::string> scope;

@@ -12,14 +12,15 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/page.hpp"
 #include "runtools/raw_json.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 struct Thread {
   std::string id;
@@ -35,7 +36,7 @@ struct Thread {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, Thread& thread);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Thread& thread);
 
 /// A durable event of a thread (run_started, user_message, assistant_message,
 /// tool_call, tool_result, run_completed, compaction_*, ...).
@@ -50,7 +51,7 @@ struct ThreadEvent {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, ThreadEvent& event);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, ThreadEvent& event);
 
 /// A thread with its events.
 struct ThreadSnapshot {

@@ -12,14 +12,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtools/export.h"
 #include "runtools/page.hpp"
 #include "runtools/raw_json.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
-}
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 struct ToolAction {
   std::string name;
@@ -43,7 +44,7 @@ struct Tool {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, Tool& tool);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Tool& tool);
 
 struct ToolListOptions {
   std::optional<std::string> search;

@@ -14,16 +14,17 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
+#include "runtools/export.h"
 #include "runtools/http.hpp"
 #include "runtools/operation.hpp"
 #include "runtools/raw_json.hpp"
 
-namespace runtools {
-
-namespace internal {
+namespace runtools::internal {
 class ServiceClient;
 class MultipartUpload;
-}  // namespace internal
+}  // namespace runtools::internal
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// A workspace as reported by the platform.
 struct Workspace {
@@ -44,7 +45,7 @@ struct Workspace {
   RawJson raw;
 };
 
-void from_json(const nlohmann::json& j, Workspace& workspace);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, Workspace& workspace);
 
 /// Storage used by the organization.
 struct StorageUsage {
@@ -111,7 +112,7 @@ struct FileEntry {
   bool isFile() const noexcept { return type == "file"; }
 };
 
-void from_json(const nlohmann::json& j, FileEntry& entry);
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, FileEntry& entry);
 
 /// Workspace storage figures (bytes; -1 means unlimited).
 struct StorageInfo {

@@ -23,9 +23,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtools/export.h"
 #include "runtools/http.hpp"
 
-namespace runtools::testing {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
+namespace testing {
 
 /// @par Thread safety
 /// Safe to use from several threads at once.
@@ -64,4 +66,5 @@ class FakeTransport : public Transport {
   std::vector<HttpRequest> requests_;
 };
 
-}  // namespace runtools::testing
+}  // namespace testing
+}  // namespace runtools
