@@ -9,11 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
-<<<<<<< HEAD
-#include "runtools/raw_json.hpp"
-=======
 #include "runtools/export.h"
->>>>>>> c-library
+#include "runtools/raw_json.hpp"
 
 namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 

@@ -14,15 +14,10 @@
 #include <utility>  // std::move
 #include <vector>
 
-<<<<<<< HEAD
 #include "runtools/errors.hpp"
-
-namespace runtools {
-=======
 #include "runtools/export.h"
 
 namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
->>>>>>> c-library
 
 /// One page of results. Pass `nextCursor` as the `cursor` filter of the next
 /// listPage() call while `hasMore` is true.

@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace runtools {
+#include "runtools/export.h"
+
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// The JSON object a model was read from, exactly as the platform sent it
 /// (fields the SDK does not model included), kept as its compact text and
@@ -49,7 +51,7 @@ class RawJson {
 };
 
 /// Lets a RawJson stand wherever an `nlohmann::json` is built.
-void to_json(nlohmann::json& j, const RawJson& raw);
-std::ostream& operator<<(std::ostream& out, const RawJson& raw);
+RUNTOOLS_EXPORT void to_json(nlohmann::json& j, const RawJson& raw);
+RUNTOOLS_EXPORT std::ostream& operator<<(std::ostream& out, const RawJson& raw);
 
 }  // namespace runtools

@@ -11,9 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtools/export.h"
 #include "runtools/http.hpp"
 
-namespace runtools {
+namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 
 /// The platform's services, each with its own base URL (ClientOptions).
 enum class Service { Api, Tools, Auth, Storage };

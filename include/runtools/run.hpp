@@ -15,11 +15,8 @@
 
 #include "runtools/cancellation.hpp"
 #include "runtools/common.hpp"
-<<<<<<< HEAD
-#include "runtools/raw_json.hpp"
-=======
 #include "runtools/export.h"
->>>>>>> c-library
+#include "runtools/raw_json.hpp"
 
 namespace RUNTOOLS_NAMESPACE_EXPORT runtools {
 

@@ -12,11 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtools/common.hpp"
-<<<<<<< HEAD
-#include "runtools/raw_json.hpp"
-=======
 #include "runtools/export.h"
->>>>>>> c-library
+#include "runtools/raw_json.hpp"
 #include "runtools/secret_string.hpp"
 
 namespace runtools::internal {
