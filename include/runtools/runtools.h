@@ -362,7 +362,10 @@ typedef struct rt_op rt_op;
 
 typedef enum rt_completion_mode {
   RT_COMPLETIONS_IO_THREAD = 0, /* on the SDK's own I/O thread (the default) */
-  RT_COMPLETIONS_POLL = 1       /* inside rt_client_poll(), on the caller's thread */
+  RT_COMPLETIONS_POLL = 1,      /* inside rt_client_poll(), on the caller's thread */
+  /* Not a mode: keeps the type int-sized, so that any int a caller passes
+   * is a value of it and is refused with RT_ERR_INVALID_ARGUMENT. */
+  RT_COMPLETIONS_RESERVED_ = 0x7fffffff
 } rt_completion_mode;
 
 RT_API rt_status rt_client_options_set_completion_mode(rt_client_options* options,
