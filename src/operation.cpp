@@ -94,24 +94,7 @@ bool OperationCore::parkUntilDone(Engine& engine, std::optional<Engine::TimePoin
   return true;
 }
 
-void OperationCore::wait() {
-  if (done()) return;
-  if (Engine* inside = Engine::current()) {
-    parkUntilDone(*inside, std::nullopt);
-    return;
-  }
-  const auto engine = engine_.lock();
-  if (engine && engine->mayDriveHere()) {
-    engine->driveUntil([this] { return done(); }, std::nullopt);
-    return;
-  }
-  refuseWaitOnIoThread(engine);
-  std::unique_lock<std::mutex> lock(mutex_);
-  ended_.wait(lock, [this] { return done_; });
-}
-
-bool OperationCore::waitFor(std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
+bool OperationCore::waitUntil(std::optional<Engine::TimePoint> until) {
   if (done()) return true;
   if (Engine* inside = Engine::current()) return parkUntilDone(*inside, until);
   const auto engine = engine_.lock();
@@ -121,7 +104,20 @@ bool OperationCore::waitFor(std::chrono::milliseconds limit) {
   }
   refuseWaitOnIoThread(engine);
   std::unique_lock<std::mutex> lock(mutex_);
-  return ended_.wait_until(lock, until, [this] { return done_; });
+  const auto ended = [this] { return done_; };
+  if (!until) {
+    ended_.wait(lock, ended);
+    return true;
+  }
+  return ended_.wait_until(lock, *until, ended);
+}
+
+void OperationCore::wait() {
+  waitUntil(std::nullopt);
+}
+
+bool OperationCore::waitFor(std::chrono::milliseconds limit) {
+  return waitUntil(std::chrono::steady_clock::now() + limit);
 }
 
 std::shared_ptr<OperationCore> startOperationCore(const std::weak_ptr<Engine>& engine,

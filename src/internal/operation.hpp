@@ -39,6 +39,9 @@ class OperationCore {
   std::shared_ptr<Engine> engine() const { return engine_.lock(); }
 
  private:
+  /// Waits until the end or `until`: suspends the fiber inside an
+  /// operation, drives the engine on the polling thread, blocks otherwise.
+  bool waitUntil(std::optional<Engine::TimePoint> until);
   /// wait() inside a fiber: suspends it until the end (or `until`).
   bool parkUntilDone(Engine& engine, std::optional<Engine::TimePoint> until);
 

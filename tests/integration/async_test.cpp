@@ -284,3 +284,65 @@ TEST_CASE("the escape hatch reaches the emulator like a typed call, in both form
   call.path = "/sandboxes/sb_missing";
   CHECK_THROWS_AS(rt.requestAsync(call).get(), NotFoundError);
 }
+
+namespace {
+
+// The progress reports of one transfer, and the threads they came from.
+struct ProgressLog {
+  std::vector<TransferProgress> reports;
+  std::vector<std::thread::id> threads;
+
+  TransferOptions options() {
+    TransferOptions transfer;
+    transfer.onProgress = [this](const TransferProgress& progress) {
+      reports.push_back(progress);
+      threads.push_back(std::this_thread::get_id());
+    };
+    return transfer;
+  }
+
+  // Reports grow, and the last one covers the whole body of known size.
+  void checkComplete(std::uint64_t atLeast) const {
+    REQUIRE_FALSE(reports.empty());
+    for (std::size_t i = 1; i < reports.size(); ++i)
+      CHECK(reports[i].bytesDone > reports[i - 1].bytesDone);
+    const auto& last = reports.back();
+    REQUIRE(last.bytesTotal.has_value());
+    CHECK(last.bytesDone == *last.bytesTotal);
+    CHECK(last.bytesDone >= atLeast);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("transfers report progress in both forms, on the polling thread in game-loop mode",
+          "[async]") {
+  test::EmulatorEnv env;
+  const std::string payload(3 << 20, 'p');
+  for (const auto mode : {CompletionMode::IoThread, CompletionMode::Poll}) {
+    RunTools rt(inMode(env, mode));
+    CreateWorkspaceOptions create;
+    create.name = mode == CompletionMode::Poll ? "progress-poll" : "progress-io";
+    const auto files = rt.workspace.files(rt.workspace.create(create).id);
+
+    ProgressLog blockingUp;
+    files.upload("/blocking.bin", payload, blockingUp.options());
+    blockingUp.checkComplete(payload.size());
+    ProgressLog blockingDown;
+    CHECK(files.download("/blocking.bin", blockingDown.options()) == payload);
+    blockingDown.checkComplete(payload.size());
+
+    ProgressLog asyncUp;
+    auto uploaded = files.uploadAsync("/async.bin", payload, asyncUp.options());
+    if (mode == CompletionMode::Poll) {
+      pollUntilDone(rt, uploaded);
+      for (const auto id : asyncUp.threads)
+        CHECK(id == std::this_thread::get_id());
+    }
+    CHECK(uploaded.get().size == static_cast<std::int64_t>(payload.size()));
+    asyncUp.checkComplete(payload.size());
+    ProgressLog asyncDown;
+    CHECK(files.downloadAsync("/async.bin", asyncDown.options()).get() == payload);
+    asyncDown.checkComplete(payload.size());
+  }
+}

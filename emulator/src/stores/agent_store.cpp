@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "http/api_error.hpp"
+#include "stores/owner.hpp"
 #include "stores/persistence.hpp"
 #include "util/fs_util.hpp"
 #include "util/ids.hpp"
@@ -11,14 +12,6 @@
 
 namespace rtemu {
 namespace {
-
-const char kOwnerDisplayName[] = "Emulator User";
-const char kOwnerEmail[] = "user@emulator.runtools.local";
-constexpr std::size_t kMaxSlugLength = 63;
-
-bool isLowerAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
 
 // ^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$, at most 63 characters.
 bool validAgentSlug(const std::string& slug) {

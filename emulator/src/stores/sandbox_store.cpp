@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "http/api_error.hpp"
+#include "stores/owner.hpp"
 #include "stores/persistence.hpp"
 #include "util/fs_util.hpp"
 #include "util/ids.hpp"
@@ -21,9 +22,6 @@ namespace {
 constexpr const char kDestroyed[] = "destroyed";
 constexpr const char kOrphaned[] = "orphaned";
 constexpr std::size_t kMaxCommandInActivity = 1000;
-
-const char kOwnerDisplayName[] = "Emulator User";
-const char kOwnerEmail[] = "user@emulator.runtools.local";
 
 Json nullable(const std::optional<std::string>& value) {
   return value ? Json(*value) : Json(nullptr);

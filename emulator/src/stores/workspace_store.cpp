@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "http/api_error.hpp"
+#include "stores/owner.hpp"
 #include "util/fs_util.hpp"
 #include "util/ids.hpp"
 #include "util/time_util.hpp"
@@ -11,18 +12,6 @@
 namespace rtemu {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-const char kOwnerDisplayName[] = "Emulator User";
-const char kOwnerEmail[] = "user@emulator.runtools.local";
-constexpr std::size_t kMaxSlugLength = 63;
-
-bool isLowerAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-}  // namespace
 
 struct WorkspaceStore::Record {
   WorkspaceRecord data;
