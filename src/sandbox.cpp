@@ -60,6 +60,18 @@ void from_json(const json& j, SandboxInfo& info) {
   info.raw = j;
 }
 
+void from_json(const json& j, SandboxMetrics& metrics) {
+  metrics.sandboxId = js::optString(j, {"sandboxId"}).value_or("");
+  metrics.status = js::optString(j, {"status"}).value_or("");
+  metrics.cpuPercent = js::optNumber(j, {"cpuPercent"}).value_or(0.0);
+  metrics.memoryUsedMb = js::optInt(j, {"memoryUsedMb"}).value_or(0);
+  metrics.memoryLimitMb = js::optInt(j, {"memoryLimitMb"}).value_or(0);
+  metrics.diskUsedMb = js::optInt(j, {"diskUsedMb"}).value_or(0);
+  metrics.diskLimitMb = js::optInt(j, {"diskLimitMb"}).value_or(0);
+  metrics.sampledAt = js::optTimestamp(j, {"sampledAt"});
+  metrics.raw = RawJson(j);
+}
+
 void from_json(const json& j, ExecResult& result) {
   result.stdoutText = js::string(j, {"stdout"});
   result.stderrText = js::string(j, {"stderr"});
@@ -465,6 +477,39 @@ PageRange<ActivityEvent> Sandbox::iterateActivity(const ActivityListOptions& opt
       options, [self = *this](const ActivityListOptions& page) { return self.activityPage(page); });
 }
 
+SandboxMetrics Sandbox::metrics() const {
+  const auto data = api_->get(makePath({"sandboxes", id_, "metrics"})).object("sandbox metrics");
+  SandboxMetrics out = data.get<SandboxMetrics>();
+  if (out.sandboxId.empty()) out.sandboxId = id_;
+  return out;
+}
+
+MetricsEnd Sandbox::onMetrics(const std::function<bool(const SandboxMetrics&)>& onSample,
+                              const MetricsListenOptions& options) const {
+  if (!onSample) throw InvalidArgumentError("onMetrics: the callback must not be empty");
+  const auto pollInterval = std::max(options.pollInterval, std::chrono::milliseconds(10));
+  const auto token = options.cancellation ? options.cancellation : api_->cancellation();
+  const auto deadline = api_->deadline(std::chrono::milliseconds::max());
+  for (;;) {
+    if (token && token->isCancelled()) {
+      throw CancelledError("metrics of sandbox " + id_ + " cancelled");
+    }
+    SandboxMetrics sample;
+    try {
+      sample = metrics();
+    } catch (const ApiError& error) {
+      if (error.status() == 404 || error.status() == 501) return MetricsEnd::Unavailable;
+      throw;
+    }
+    if (!onSample(sample)) return MetricsEnd::Stopped;
+    const auto now = api_->clock().now();
+    if (now >= deadline) {
+      throw TimeoutError("metrics of sandbox " + id_ + ": the call deadline passed");
+    }
+    api_->sleepUntilOrCancel(std::min(deadline, internal::deadlineAfter(now, pollInterval)), token);
+  }
+}
+
 Operation<SandboxInfo> Sandbox::refreshAsync() const {
   return internal::startOn<SandboxInfo>(*api_, [self = *this] { return self.refresh(); });
 }
@@ -496,6 +541,14 @@ Operation<SandboxInfo> Sandbox::waitForStatusAsync(const std::string& status,
                                                    const WaitOptions& options) const {
   return internal::startOn<SandboxInfo>(
       *api_, [self = *this, status, options] { return self.waitForStatus(status, options); });
+}
+
+Operation<MetricsEnd> Sandbox::onMetricsAsync(std::function<bool(const SandboxMetrics&)> onSample,
+                                              const MetricsListenOptions& options) const {
+  return internal::startOn<MetricsEnd>(*api_,
+                                       [self = *this, onSample = std::move(onSample), options] {
+                                         return self.onMetrics(onSample, options);
+                                       });
 }
 
 // ---------------------------------------------------------------- SandboxClient

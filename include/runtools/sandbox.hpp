@@ -4,6 +4,7 @@
 /// Sandboxes: Linux VMs that run commands (docs/wire-contract.md §4.1, TypeScript `rt.sandbox`).
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -159,6 +160,38 @@ struct SandboxUrl {
   std::optional<Timestamp> expiresAt;
 };
 
+/// One resource-usage sample of a sandbox (`GET /v1/sandboxes/{id}/metrics`,
+/// docs/wire-contract.md §4.1.4). Sizes are MiB; `cpuPercent` is a share of the
+/// sandbox's vCPUs, 0..100. A sandbox that is not running reports 0 usage.
+struct SandboxMetrics {
+  std::string sandboxId;
+  std::string status;  ///< the sandbox's status when sampled
+  double cpuPercent = 0;
+  std::int64_t memoryUsedMb = 0;
+  std::int64_t memoryLimitMb = 0;
+  std::int64_t diskUsedMb = 0;
+  std::int64_t diskLimitMb = 0;
+  std::optional<Timestamp> sampledAt;
+  /// The sample as received, for fields this struct does not model.
+  RawJson raw;
+};
+
+RUNTOOLS_EXPORT void from_json(const nlohmann::json& j, SandboxMetrics& metrics);
+
+/// How a Sandbox::onMetrics listener ended.
+enum class MetricsEnd {
+  Stopped,      ///< the callback returned false
+  Unavailable,  ///< the deployment has no metrics endpoint (404 or 501), or the sandbox is gone
+};
+
+/// Options of Sandbox::onMetrics.
+struct MetricsListenOptions {
+  /// Time between samples (at least 10 ms).
+  std::chrono::milliseconds pollInterval{1000};
+  /// Ends the listener with CancelledError from another thread.
+  std::optional<CancellationToken> cancellation;
+};
+
 /// How to reach a sandbox over SSH.
 struct SshInfo {
   std::string host;
@@ -253,6 +286,20 @@ class Sandbox {
   SshInfo ssh() const;
   /// Alias of ssh(), the name used by the TypeScript SDK proposal.
   SshInfo sshInfo() const { return ssh(); }
+  /// The latest resource-usage sample (`GET /v1/sandboxes/{id}/metrics`).
+  /// Throws the typed error of the answer, including NotFoundError where a
+  /// deployment has no metrics endpoint.
+  SandboxMetrics metrics() const;
+  /// Polls metrics() every `pollInterval` and hands each sample to
+  /// `onSample` until it returns false (MetricsEnd::Stopped). A 404 or 501
+  /// answer (a deployment without the endpoint, or the sandbox destroyed)
+  /// ends the listener with MetricsEnd::Unavailable instead of an exception;
+  /// other errors are thrown, and the cancellation token, the client's token
+  /// or the call deadline end it with CancelledError or TimeoutError. The
+  /// TypeScript SDK delivers the same samples over a subscription; this is
+  /// its polling form.
+  MetricsEnd onMetrics(const std::function<bool(const SandboxMetrics&)>& onSample,
+                       const MetricsListenOptions& options = {}) const;
   /// One page of the sandbox's activity feed, newest first.
   Page<ActivityEvent> activityPage(const ActivityListOptions& options = {}) const;
   /// The whole activity feed, following cursors.
@@ -275,6 +322,8 @@ class Sandbox {
   Operation<SandboxInfo> waitForReadyAsync(const WaitOptions& options = {}) const;
   Operation<SandboxInfo> waitForStatusAsync(const std::string& status,
                                             const WaitOptions& options = {}) const;
+  Operation<MetricsEnd> onMetricsAsync(std::function<bool(const SandboxMetrics&)> onSample,
+                                       const MetricsListenOptions& options = {}) const;
   /// @}
 
  private:

@@ -430,3 +430,42 @@ TEST_CASE("a given state dir keeps sandboxes and their files across restarts") {
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("metrics: limits from resources, zero usage, status echoed, 404 once destroyed") {
+  rtemu::Emulator emu(fastConfig());
+  emu.start();
+  Api api(emu, emu.apiKey());
+  const std::string id =
+      api.runningSandbox(Json{{"template", "base-ubuntu"},
+                              {"name", "metered"},
+                              {"resources", {{"memory", "2GB"}, {"disk", "512MB"}}}})["id"];
+
+  const Response r = api.get("/v1/sandboxes/" + id + "/metrics");
+  REQUIRE(r.status == 200);
+  const Json m = r.data();
+  REQUIRE(m["sandboxId"] == id);
+  REQUIRE(m["status"] == "running");
+  REQUIRE(m["cpuPercent"] == 0);
+  REQUIRE(m["memoryUsedMb"] == 0);
+  REQUIRE(m["diskUsedMb"] == 0);
+  REQUIRE(m["memoryLimitMb"] == 2048);
+  REQUIRE(m["diskLimitMb"] == 512);
+  REQUIRE(std::regex_match(m["sampledAt"].get<std::string>(),
+                           std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+  // By name too (G10), and defaults when the sandbox was created without resources.
+  REQUIRE(api.get("/v1/sandboxes/metered/metrics").data()["sandboxId"] == id);
+  const std::string plain = api.runningSandbox()["id"];
+  const Json defaults = api.get("/v1/sandboxes/" + plain + "/metrics").data();
+  REQUIRE(defaults["memoryLimitMb"] == 4096);
+  REQUIRE(defaults["diskLimitMb"] == 10240);
+
+  api.post("/v1/sandboxes/" + id + "/pause");
+  api.waitForStatus(id, "paused");
+  REQUIRE(api.get("/v1/sandboxes/" + id + "/metrics").data()["status"] == "paused");
+
+  Api noScope(emu, emu.mintKey(emu.defaultOrgId(), {"agent:read"}));
+  requireError(noScope.get("/v1/sandboxes/" + id + "/metrics"), 403, "forbidden");
+  REQUIRE(api.call("DELETE", "/v1/sandboxes/" + id).status == 200);
+  requireError(api.get("/v1/sandboxes/" + id + "/metrics"), 404, "not_found");
+  requireError(api.get("/v1/sandboxes/sandbox-000000000000/metrics"), 404, "not_found");
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -238,4 +239,47 @@ TEST_CASE("url, ssh and the activity feed of a running sandbox") {
   CHECK(page.data.size() == 1);
   CHECK(page.hasMore);
   CHECK(sandbox.activity(small).size() == events.size());
+}
+
+TEST_CASE("metrics of a sandbox, its polling listener and the answer once it is gone") {
+  test::EmulatorEnv env;
+  RunTools rt = env.client();
+  CreateSandboxOptions options;
+  options.resources = SandboxResources{2, std::string("512MB"), std::nullopt};
+  auto sandbox = rt.sandbox.create(options);
+  sandbox.waitForReady(kWait);
+
+  const auto sample = sandbox.metrics();
+  CHECK(sample.sandboxId == sandbox.id());
+  CHECK(sample.status == "running");
+  CHECK(sample.memoryLimitMb == 512);
+  CHECK(sample.diskLimitMb == 10240);  // the default disk
+  CHECK(sample.cpuPercent == 0);
+  CHECK(sample.sampledAt.has_value());
+
+  MetricsListenOptions listen;
+  listen.pollInterval = milliseconds(10);
+  int samples = 0;
+  CHECK(sandbox.onMetrics(
+            [&](const SandboxMetrics& s) { return s.status == "running" && ++samples < 3; },
+            listen) == MetricsEnd::Stopped);
+  CHECK(samples == 3);
+
+  sandbox.pause();
+  sandbox.waitForStatus("paused", kWait);
+  CHECK(sandbox.metrics().status == "paused");
+
+  // The listener in its non-blocking form outlives the sandbox: it ends as unavailable.
+  std::atomic<int> asyncSamples{0};
+  auto listener = sandbox.onMetricsAsync(
+      [&](const SandboxMetrics&) {
+        ++asyncSamples;
+        return true;
+      },
+      listen);
+  while (asyncSamples.load() == 0)
+    std::this_thread::sleep_for(milliseconds(5));
+  sandbox.destroy();
+  CHECK(listener.get() == MetricsEnd::Unavailable);
+  CHECK_THROWS_AS(sandbox.metrics(), NotFoundError);
 }

@@ -420,6 +420,84 @@ TEST_CASE("url, ssh and activity map their responses") {
   CHECK(page.data[0].createdAt.has_value());
 }
 
+namespace {
+
+json metricsJson(double cpu, std::int64_t memoryUsed) {
+  return {{"sandboxId", "sandbox-1"}, {"status", "running"},
+          {"cpuPercent", cpu},        {"memoryUsedMb", memoryUsed},
+          {"memoryLimitMb", 4096},    {"diskUsedMb", 12},
+          {"diskLimitMb", 10240},     {"sampledAt", "2026-05-06T10:00:00.000Z"},
+          {"gpuPercent", 3}};
+}
+
+json errorJson(const std::string& code) {
+  return {{"error", {{"code", code}, {"message", code}, {"requestId", "req_1"}}}};
+}
+
+}  // namespace
+
+TEST_CASE("metrics maps every field and keeps unknown ones in raw") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(200, test::envelope(metricsJson(37.5, 900)));
+  const auto sample = sandbox.metrics();
+  CHECK(fake.transport->lastRequest().method == "GET");
+  CHECK(fake.transport->lastRequest().url.find("/v1/sandboxes/sandbox-1/metrics") !=
+        std::string::npos);
+  CHECK(sample.sandboxId == "sandbox-1");
+  CHECK(sample.status == "running");
+  CHECK(sample.cpuPercent == 37.5);
+  CHECK(sample.memoryUsedMb == 900);
+  CHECK(sample.memoryLimitMb == 4096);
+  CHECK(sample.diskUsedMb == 12);
+  CHECK(sample.diskLimitMb == 10240);
+  CHECK(sample.sampledAt.has_value());
+  CHECK(sample.raw.json().at("gpuPercent") == 3);
+
+  fake.transport->enqueueJson(404, errorJson("not_found"));
+  CHECK_THROWS_AS(sandbox.metrics(), NotFoundError);
+}
+
+TEST_CASE("onMetrics polls at the interval until the callback stops it") {
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  for (int i = 1; i <= 3; ++i) {
+    fake.transport->enqueueJson(200, test::envelope(metricsJson(10.0 * i, 100 * i)));
+  }
+  std::vector<double> seen;
+  MetricsListenOptions options;
+  options.pollInterval = milliseconds(250);
+  const auto end = sandbox.onMetrics(
+      [&](const SandboxMetrics& sample) {
+        seen.push_back(sample.cpuPercent);
+        return seen.size() < 3;
+      },
+      options);
+  CHECK(end == MetricsEnd::Stopped);
+  CHECK(seen == std::vector<double>{10.0, 20.0, 30.0});
+  CHECK(fake.clock->sleeps() == std::vector<milliseconds>{milliseconds(250), milliseconds(250)});
+  CHECK_THROWS_AS(sandbox.onMetrics(nullptr), InvalidArgumentError);
+}
+
+TEST_CASE("onMetrics ends as unavailable on 404 or 501 and throws other errors") {
+  for (const auto& [status, code] : {std::pair<int, std::string>{404, "not_found"},
+                                     std::pair<int, std::string>{501, "not_implemented"}}) {
+    test::FakeServices fake;
+    auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+    fake.transport->enqueueJson(200, test::envelope(metricsJson(1, 1)));
+    fake.transport->enqueueJson(status, errorJson(code));
+    int samples = 0;
+    CHECK(sandbox.onMetrics([&](const SandboxMetrics&) { return ++samples < 10; }) ==
+          MetricsEnd::Unavailable);
+    CHECK(samples == 1);
+  }
+  test::FakeServices fake;
+  auto sandbox = SandboxClient(fake.api()).get("sandbox-1");
+  fake.transport->enqueueJson(403, errorJson("forbidden"));
+  CHECK_THROWS_AS(sandbox.onMetrics([](const SandboxMetrics&) { return true; }),
+                  PermissionDeniedError);
+}
+
 TEST_CASE("update sends only what is set and can clear the project") {
   test::FakeServices fake;
   auto sandbox = SandboxClient(fake.api()).get("sandbox-1");

@@ -411,6 +411,10 @@ void addSandboxRoutes(Router& router, const SandboxRoutesConfig& config) {
              {"command", "ssh " + sandbox.id + "@ssh.runtools.ai"},
              {"keyId", sandbox.sshKeys.empty() ? Json(nullptr) : Json(sandbox.sshKeys[0])}});
   });
+  router.add("GET", "/v1/sandboxes/:id/metrics", Access::kSandboxRead,
+             [store](ApiRequest& request) {
+               return okReply(store->metrics(request.principal.orgId, request.param("id")));
+             });
   router.add("GET", "/v1/sandboxes/:id/activity", Access::kSandboxRead,
              [store](ApiRequest& request) {
                parsePageRequest(request, kActivityDefaultLimit, kActivityMaxLimit);

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <system_error>
 
 #include "http/api_error.hpp"
@@ -311,6 +312,42 @@ Json SandboxStore::list(const std::string& orgId, const SandboxFilter& filter) {
 Json SandboxStore::get(const std::string& orgId, const std::string& ref) {
   std::lock_guard<std::mutex> lock(mutex_);
   return toJsonLocked(requireLocked(orgId, ref));
+}
+
+namespace {
+
+// MiB in a size such as "4GB" or "512MB" (G50); `fallback` when absent or unreadable.
+std::int64_t sizeInMib(const Json& resources, const char* field, std::int64_t fallback) {
+  const auto it = resources.find(field);
+  if (it == resources.end() || !it->is_string()) return fallback;
+  const std::string text = it->get<std::string>();
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
+  if (digits == 0 || digits > 12) return fallback;
+  const std::int64_t amount = std::stoll(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  for (char& c : unit)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit == "GB" || unit == "G" || unit == "GIB") return amount * 1024;
+  if (unit == "MB" || unit == "M" || unit == "MIB") return amount;
+  if (unit == "TB" || unit == "T" || unit == "TIB") return amount * 1024 * 1024;
+  return fallback;
+}
+
+}  // namespace
+
+Json SandboxStore::metrics(const std::string& orgId, const std::string& ref) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Record& record = requireLocked(orgId, ref);
+  return Json{{"sandboxId", record.id},
+              {"status", record.status},
+              {"cpuPercent", 0},
+              {"memoryUsedMb", 0},
+              {"memoryLimitMb", sizeInMib(record.resources, "memory", 4096)},
+              {"diskUsedMb", 0},
+              {"diskLimitMb", sizeInMib(record.resources, "disk", 10240)},
+              {"sampledAt", isoTimestamp(clock_.nowMs())}};
 }
 
 Json SandboxStore::update(const Principal& caller, const std::string& ref,

@@ -100,6 +100,8 @@ class SandboxStore {
   Json resume(const Principal& caller, const std::string& ref);
   // Activity events of one sandbox, newest first.
   Json activity(const std::string& orgId, const std::string& ref);
+  // GET /v1/sandboxes/{id}/metrics (G50): usage is 0, limits come from `resources`.
+  Json metrics(const std::string& orgId, const std::string& ref);
 
   // The sandbox when it is running; 409 sandbox_not_running otherwise.
   RunningSandbox requireRunning(const std::string& orgId, const std::string& ref);
